@@ -1,0 +1,158 @@
+//! Audit events and where they go.
+//!
+//! Sinks are fire-and-forget: a failing sink is logged as a warning and never changes a
+//! ceremony's result. Events carry ids and reasons, never challenges, keys or cookies.
+
+use std::{error::Error, fmt::Debug};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditEventKind {
+    /// `register/begin` issued options.
+    #[display("registration_began")]
+    RegistrationBegan,
+    /// A passkey was registered.
+    #[display("registration_succeeded")]
+    RegistrationSucceeded,
+    /// A registration finish was refused.
+    #[display("registration_failed")]
+    RegistrationFailed,
+    /// `authenticate/begin` issued options.
+    #[display("authentication_began")]
+    AuthenticationBegan,
+    /// A sign-in was verified.
+    #[display("authentication_succeeded")]
+    AuthenticationSucceeded,
+    /// A sign-in was refused.
+    #[display("authentication_failed")]
+    AuthenticationFailed,
+    /// A finish arrived after its challenge expired.
+    #[display("challenge_expired")]
+    ChallengeExpired,
+    /// A signature counter did not advance.
+    #[display("clone_suspected")]
+    CloneSuspected,
+    /// A credential was disabled.
+    #[display("credential_disabled")]
+    CredentialDisabled,
+    /// A credential was deleted by its owner.
+    #[display("credential_revoked")]
+    CredentialRevoked,
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// What happened.
+    pub kind: AuditEventKind,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The app user id, when known.
+    pub user_id: Option<String>,
+    /// The credential id (base64url), when known.
+    pub credential_id: Option<String>,
+    /// The error code or reason, for failures.
+    pub reason: Option<&'static str>,
+}
+
+impl AuditEvent {
+    /// A new event of `kind` at `at` with no subject.
+    pub fn new(kind: AuditEventKind, at: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            at,
+            user_id: None,
+            credential_id: None,
+            reason: None,
+        }
+    }
+
+    /// Sets the user id.
+    #[must_use]
+    pub fn user(mut self, user_id: Option<&str>) -> Self {
+        self.user_id = user_id.map(str::to_owned);
+        self
+    }
+
+    /// Sets the credential id (base64url).
+    #[must_use]
+    pub fn credential(mut self, credential_id: Option<String>) -> Self {
+        self.credential_id = credential_id;
+        self
+    }
+
+    /// Sets the reason.
+    #[must_use]
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+}
+
+/// Receives audit events. Implementations should be quick (queue slow work elsewhere).
+///
+/// ```
+/// use actix_passkeys::{AuditEvent, AuditSink};
+///
+/// #[derive(Debug)]
+/// struct Stdout;
+/// impl AuditSink for Stdout {
+///     fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///         println!("{} {:?}", event.kind, event.user_id);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait AuditSink: Debug + Send + Sync + 'static {
+    /// Records one event. An error is logged as a warning and otherwise ignored.
+    fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>>;
+}
+
+/// Writes events to the `log` crate (target `actix_passkeys::audit`, level info; failures warn).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogAuditSink;
+
+impl AuditSink for LogAuditSink {
+    fn emit(&self, e: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let level = match e.kind {
+            AuditEventKind::RegistrationFailed
+            | AuditEventKind::AuthenticationFailed
+            | AuditEventKind::CloneSuspected
+            | AuditEventKind::CredentialDisabled => log::Level::Warn,
+            _ => log::Level::Info,
+        };
+        log::log!(
+            target: "actix_passkeys::audit",
+            level,
+            "{} user={} credential={} reason={}",
+            e.kind,
+            e.user_id.as_deref().unwrap_or("-"),
+            e.credential_id.as_deref().unwrap_or("-"),
+            e.reason.unwrap_or("-"),
+        );
+        Ok(())
+    }
+}
+
+/// Drops every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopAuditSink;
+
+impl AuditSink for NoopAuditSink {
+    fn emit(&self, _: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>> {
+        Ok(())
+    }
+}
+
+/// Sends an event to a sink, logging (not propagating) its failure.
+pub(crate) fn emit(sink: &dyn AuditSink, event: AuditEvent) {
+    if let Err(err) = sink.emit(&event) {
+        log::warn!("passkeys: audit sink failed for {}: {err}", event.kind);
+    }
+}

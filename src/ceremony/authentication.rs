@@ -1,0 +1,308 @@
+//! Authentication: `authenticate/begin` and `authenticate/finish`, username-first and
+//! usernameless (discoverable, including conditional mediation / autofill).
+
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use webauthn_rs_core::{
+    error::WebauthnError,
+    proto::{
+        AllowCredentials, AuthenticationState, AuthenticatorTransport,
+        Credential as CoreCredential, PublicKeyCredential, PublicKeyCredentialRequestOptions,
+        RequestChallengeResponse,
+    },
+};
+
+use super::Engine;
+use crate::{
+    audit::AuditEventKind,
+    config::SignCountPolicy,
+    error::PasskeyError,
+    model::{b64url, AuthenticationResult, Credential, UsageUpdate},
+    store::{Ceremony, ChallengeStore, CredentialStore},
+};
+
+/// What `authenticate/begin` answers: options for `navigator.credentials.get()` and the state
+/// handle to send back with the response.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct AuthenticationOptions {
+    /// `PublicKeyCredentialRequestOptionsJSON`.
+    #[serde(rename = "publicKey")]
+    pub public_key: PublicKeyCredentialRequestOptions,
+    /// Opaque, single-use state handle.
+    pub state: String,
+}
+
+/// The `authenticate/begin` request body: a `userId` for username-first sign-in, or nothing
+/// (or `null`) for usernameless sign-in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct AuthenticationBegin {
+    /// The app user id to sign in, if known.
+    #[serde(default, rename = "userId", alias = "user_id")]
+    pub user_id: Option<String>,
+}
+
+/// The `authenticate/finish` request body.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct AuthenticationFinish {
+    /// `AuthenticationResponseJSON` from `navigator.credentials.get()`.
+    pub credential: PublicKeyCredential,
+    /// The state handle from `authenticate/begin`.
+    pub state: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    state: AuthenticationState,
+    /// The user the ceremony was begun for; `None` for usernameless.
+    user_id: Option<String>,
+}
+
+/// Restores the engine's credential with the live counter and flags from the store's columns.
+fn core_credential(c: &Credential) -> Result<CoreCredential, PasskeyError> {
+    let mut core: CoreCredential =
+        serde_json::from_str(&c.passkey).map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    core.counter = c.sign_count;
+    core.backup_eligible = c.backup_eligible;
+    core.backup_state = c.backup_state;
+    Ok(core)
+}
+
+pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    input: AuthenticationBegin,
+) -> Result<AuthenticationOptions, PasskeyError> {
+    let user_id = input.user_id.filter(|u| !u.is_empty());
+    let allowed = match &user_id {
+        Some(uid) => credentials
+            .list_for_user(uid)
+            .await
+            .map_err(PasskeyError::store)?
+            .iter()
+            .filter(|c| !c.is_disabled())
+            .map(core_credential)
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let unknown_user = user_id.is_some() && allowed.is_empty();
+    let builder = engine
+        .core
+        .new_challenge_authenticate_builder(allowed, Some(engine.uv_policy()))
+        .map_err(|e| PasskeyError::Configuration(Box::new(e)))?
+        .allow_backup_eligible_upgrade(engine.config.allow_backup_eligible_upgrade);
+    let (RequestChallengeResponse { mut public_key, .. }, mut state) = engine
+        .core
+        .generate_challenge_authenticate(builder)
+        .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    if let (true, Some(uid)) = (unknown_user, &user_id) {
+        // Unknown user (or one with no usable passkey): answer with deterministic fake ids
+        // derived from a server key, so known and unknown users look alike.
+        let fake = engine
+            .fake
+            .generate(uid.as_bytes())
+            .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+        public_key.allow_credentials = fake
+            .into_iter()
+            .map(|id| AllowCredentials {
+                type_: "public-key".to_owned(),
+                id,
+                transports: Some(vec![
+                    AuthenticatorTransport::Hybrid,
+                    AuthenticatorTransport::Internal,
+                ]),
+            })
+            .collect();
+    }
+    // The finish step verifies against the live stored credential, never a copy in the state.
+    state.set_allowed_credentials(Vec::new());
+    let handle = engine
+        .save(
+            challenges,
+            Ceremony::Authentication,
+            &Payload {
+                state,
+                user_id: user_id.clone(),
+            },
+        )
+        .await?;
+    engine.audit(
+        engine
+            .event(AuditEventKind::AuthenticationBegan)
+            .user(user_id.as_deref()),
+    );
+    Ok(AuthenticationOptions {
+        public_key,
+        state: handle,
+    })
+}
+
+pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    input: AuthenticationFinish,
+) -> Result<AuthenticationResult, PasskeyError> {
+    let payload: Payload = engine
+        .consume(challenges, &input.state, Ceremony::Authentication)
+        .await
+        .map_err(|e| failed(engine, None, None, e))?;
+    let rsp = &input.credential;
+    let cred_id = Some(b64url(&rsp.raw_id));
+    let bound = payload.user_id.as_deref();
+    let stored = credentials
+        .get(&rsp.raw_id)
+        .await
+        .map_err(|e| failed(engine, bound, cred_id.clone(), PasskeyError::store(e)))?;
+    let Some(stored) = stored else {
+        return Err(failed(
+            engine,
+            bound,
+            cred_id,
+            PasskeyError::CredentialNotFound,
+        ));
+    };
+    let owner = Some(stored.user_id.as_str());
+    // Username-first: the credential must belong to the user the ceremony was begun for.
+    if bound.is_some_and(|u| u != stored.user_id) {
+        return Err(failed(
+            engine,
+            bound,
+            cred_id,
+            PasskeyError::CredentialNotFound,
+        ));
+    }
+    // The user handle, when given, must be the owner's; usernameless sign-in requires it.
+    let handle_ok = match &rsp.response.user_handle {
+        Some(h) => bool::from(h.as_slice().ct_eq(stored.user_handle.as_slice())),
+        None => bound.is_some(),
+    };
+    if !handle_ok {
+        return Err(failed(
+            engine,
+            owner,
+            cred_id,
+            PasskeyError::AssertionVerificationFailed(None),
+        ));
+    }
+    if stored.is_disabled() {
+        return Err(failed(
+            engine,
+            owner,
+            cred_id,
+            PasskeyError::CredentialDisabled,
+        ));
+    }
+    let core = core_credential(&stored)?;
+    let result = match engine
+        .core
+        .authenticate_single_credential(rsp, &payload.state, &core)
+    {
+        Ok(r) => r,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            return Err(clone_suspected(engine, credentials, &stored).await);
+        }
+        Err(e) => {
+            log::debug!("passkeys: assertion verification failed: {e}");
+            return Err(failed(
+                engine,
+                owner,
+                cred_id,
+                PasskeyError::AssertionVerificationFailed(Some(Box::new(e))),
+            ));
+        }
+    };
+    let now = engine.clock.now();
+    let update = UsageUpdate {
+        credential_id: stored.credential_id.clone(),
+        old_sign_count: stored.sign_count,
+        new_sign_count: result.counter(),
+        backup_eligible: result.backup_eligible(),
+        backup_state: result.backup_state(),
+        used_at: now,
+    };
+    let applied = credentials
+        .update_usage(&update)
+        .await
+        .map_err(|e| failed(engine, owner, cred_id.clone(), PasskeyError::store(e)))?;
+    if !applied {
+        // Another sign-in with the same counter won the race (or the credential was disabled
+        // meanwhile): never two successes for one counter value.
+        return Err(failed(
+            engine,
+            owner,
+            cred_id,
+            PasskeyError::AssertionVerificationFailed(None),
+        ));
+    }
+    engine.audit(
+        engine
+            .event(AuditEventKind::AuthenticationSucceeded)
+            .user(owner)
+            .credential(cred_id),
+    );
+    let mut credential = stored;
+    credential.sign_count = update.new_sign_count;
+    credential.backup_eligible = update.backup_eligible;
+    credential.backup_state = update.backup_state;
+    credential.last_used_at = Some(now);
+    Ok(AuthenticationResult {
+        user_id: credential.user_id.clone(),
+        credential,
+        user_verified: result.user_verified(),
+        usernameless: bound.is_none(),
+    })
+}
+
+/// A verified signature with a counter that did not advance: audit, apply the policy, refuse.
+async fn clone_suspected<C: CredentialStore>(
+    engine: &Engine,
+    credentials: &C,
+    stored: &Credential,
+) -> PasskeyError {
+    let owner = Some(stored.user_id.as_str());
+    let cred_id = Some(stored.id_b64());
+    engine.audit(
+        engine
+            .event(AuditEventKind::CloneSuspected)
+            .user(owner)
+            .credential(cred_id.clone()),
+    );
+    if engine.config.sign_count_policy == SignCountPolicy::Disable {
+        match credentials
+            .disable(&stored.credential_id, engine.clock.now(), "clone_suspected")
+            .await
+        {
+            Ok(true) => engine.audit(
+                engine
+                    .event(AuditEventKind::CredentialDisabled)
+                    .user(owner)
+                    .credential(cred_id.clone())
+                    .reason("clone_suspected"),
+            ),
+            Ok(false) => {}
+            Err(e) => return failed(engine, owner, cred_id, PasskeyError::store(e)),
+        }
+    }
+    failed(engine, owner, cred_id, PasskeyError::CloneDetected)
+}
+
+/// Audits a failed authentication finish and passes the error through.
+fn failed(
+    engine: &Engine,
+    user_id: Option<&str>,
+    cred_id: Option<String>,
+    err: PasskeyError,
+) -> PasskeyError {
+    engine.audit(
+        engine
+            .event(AuditEventKind::AuthenticationFailed)
+            .user(user_id)
+            .credential(cred_id)
+            .reason(err.code()),
+    );
+    err
+}

@@ -1,0 +1,162 @@
+//! The ceremonies over `webauthn-rs-core`: everything between a parsed request and a store call.
+//!
+//! This layer holds every policy check; the web layer only parses input and renders output.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use serde::{de::DeserializeOwned, Serialize};
+use webauthn_rs_core::{
+    fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator},
+    proto::UserVerificationPolicy,
+    WebauthnCore,
+};
+
+use crate::{
+    audit::{self, AuditEvent, AuditEventKind, AuditSink},
+    clock::Clock,
+    config::{Origin, PasskeyConfig, UserVerification},
+    error::PasskeyError,
+    store::{Ceremony, ChallengeRecord, ChallengeStore},
+};
+
+pub(crate) mod authentication;
+pub(crate) mod metadata;
+pub(crate) mod registration;
+
+/// Bytes of randomness in a state handle (256 bits).
+const HANDLE_BYTES: usize = 32;
+
+/// The configured engine shared by all requests of one `Passkeys` service.
+pub(crate) struct Engine {
+    pub(crate) core: WebauthnCore,
+    pub(crate) config: PasskeyConfig,
+    pub(crate) fake: WebauthnFakeCredentialGenerator<FakePasskeyDistribution>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<dyn AuditSink>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("rp_id", &self.config.rp_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(
+        config: PasskeyConfig,
+        fake_key: &[u8],
+        clock: Arc<dyn Clock>,
+        audit: Arc<dyn AuditSink>,
+    ) -> Result<Self, PasskeyError> {
+        let origins = config
+            .origins
+            .iter()
+            .filter_map(|o| match o {
+                Origin::Web(url) => Some(url.clone()),
+                Origin::Android(s) => url::Url::parse(s).ok(),
+            })
+            .collect();
+        let core = WebauthnCore::new_unsafe_experts_only(
+            &config.rp_name,
+            &config.rp_id,
+            origins,
+            config.timeout,
+            Some(config.allow_subdomains),
+            Some(false),
+        );
+        let fake = WebauthnFakeCredentialGenerator::new(fake_key)
+            .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+        Ok(Self {
+            core,
+            config,
+            fake,
+            clock,
+            audit,
+        })
+    }
+
+    pub(crate) fn uv_policy(&self) -> UserVerificationPolicy {
+        match self.config.user_verification {
+            UserVerification::Required => UserVerificationPolicy::Required,
+            UserVerification::Preferred => UserVerificationPolicy::Preferred,
+            UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
+        }
+    }
+
+    pub(crate) fn event(&self, kind: AuditEventKind) -> AuditEvent {
+        AuditEvent::new(kind, self.clock.now())
+    }
+
+    pub(crate) fn audit(&self, event: AuditEvent) {
+        audit::emit(self.audit.as_ref(), event);
+    }
+
+    /// Stores a ceremony payload under a fresh random handle and returns the handle.
+    pub(crate) async fn save<S: ChallengeStore, P: Serialize>(
+        &self,
+        store: &S,
+        ceremony: Ceremony,
+        payload: &P,
+    ) -> Result<String, PasskeyError> {
+        let payload =
+            serde_json::to_string(payload).map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+        let now = self.clock.now();
+        let ttl = chrono::Duration::from_std(self.config.challenge_ttl)
+            .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+        let record = ChallengeRecord {
+            ceremony,
+            payload,
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        let handle = new_handle();
+        store
+            .put(&handle, record)
+            .await
+            .map_err(PasskeyError::store)?;
+        Ok(handle)
+    }
+
+    /// Consumes the handle (single use, whatever the outcome) and returns its payload if it is
+    /// for `ceremony` and not expired.
+    pub(crate) async fn consume<S: ChallengeStore, P: DeserializeOwned>(
+        &self,
+        store: &S,
+        handle: &str,
+        ceremony: Ceremony,
+    ) -> Result<P, PasskeyError> {
+        if handle.is_empty() || handle.len() > 128 {
+            return Err(PasskeyError::ChallengeNotFound);
+        }
+        let record = store
+            .take(handle)
+            .await
+            .map_err(PasskeyError::store)?
+            .ok_or(PasskeyError::ChallengeNotFound)?;
+        if record.ceremony != ceremony {
+            return Err(PasskeyError::ChallengeNotFound);
+        }
+        if self.clock.now() >= record.expires_at {
+            self.audit(self.event(AuditEventKind::ChallengeExpired));
+            return Err(PasskeyError::ChallengeExpired);
+        }
+        serde_json::from_str(&record.payload).map_err(|_| PasskeyError::ChallengeNotFound)
+    }
+}
+
+/// A fresh state handle: 256 random bits, base64url.
+pub(crate) fn new_handle() -> String {
+    let mut bytes = [0u8; HANDLE_BYTES];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    crate::model::b64url(&bytes)
+}
+
+/// Random bytes for a new WebAuthn user handle.
+pub(crate) fn new_user_handle() -> Vec<u8> {
+    let mut bytes = vec![0u8; HANDLE_BYTES];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+}

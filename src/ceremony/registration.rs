@@ -1,0 +1,269 @@
+//! Registration: `register/begin` and `register/finish`.
+
+use serde::{Deserialize, Serialize};
+use webauthn_rs_core::proto::{
+    AttestationConveyancePreference, AuthenticatorAttachment, CreationChallengeResponse,
+    PublicKeyCredentialCreationOptions, RegisterPublicKeyCredential, RegistrationState,
+    RequestRegistrationExtensions, ResidentKeyRequirement,
+};
+
+use super::{metadata, new_user_handle, Engine};
+use crate::{
+    audit::AuditEventKind,
+    config::{Attachment, AttestationPreference, ResidentKey},
+    error::PasskeyError,
+    model::{b64url, validate_device_name, Credential, PasskeyUser},
+    store::{Ceremony, ChallengeStore, CredentialStore},
+};
+
+/// What `register/begin` answers: options for `navigator.credentials.create()` and the state
+/// handle to send back with the response.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct RegistrationOptions {
+    /// `PublicKeyCredentialCreationOptionsJSON`.
+    #[serde(rename = "publicKey")]
+    pub public_key: PublicKeyCredentialCreationOptions,
+    /// Opaque, single-use state handle.
+    pub state: String,
+}
+
+/// The `register/finish` request body.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct RegistrationFinish {
+    /// `RegistrationResponseJSON` from `navigator.credentials.create()`.
+    pub credential: RegisterPublicKeyCredential,
+    /// The state handle from `register/begin`.
+    pub state: String,
+    /// The user's name for the passkey (optional; ≤ 64 characters, no control characters).
+    #[serde(default, alias = "device_name", rename = "deviceName")]
+    pub device_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    state: RegistrationState,
+    user: PasskeyUser,
+    #[serde(with = "b64")]
+    user_handle: Vec<u8>,
+}
+
+mod b64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::model::b64url(v))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::model::from_b64url(&s).ok_or_else(|| serde::de::Error::custom("bad base64url"))
+    }
+}
+
+pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    user: PasskeyUser,
+) -> Result<RegistrationOptions, PasskeyError> {
+    if user.id.is_empty() {
+        return Err(PasskeyError::NotAuthenticated);
+    }
+    let existing = credentials
+        .list_for_user(&user.id)
+        .await
+        .map_err(PasskeyError::store)?;
+    let user_handle = existing
+        .first()
+        .map(|c| c.user_handle.clone())
+        .unwrap_or_else(new_user_handle);
+    let exclude: Vec<Vec<u8>> = existing.iter().map(|c| c.credential_id.clone()).collect();
+    let config = &engine.config;
+    let name = if user.name.is_empty() {
+        &user.id
+    } else {
+        &user.name
+    };
+    let display = if user.display_name.is_empty() {
+        name
+    } else {
+        &user.display_name
+    };
+    let builder = engine
+        .core
+        .new_challenge_register_builder(&user_handle, name, display)
+        .map_err(|e| PasskeyError::Configuration(Box::new(e)))?
+        .attestation(match config.attestation {
+            AttestationPreference::None => AttestationConveyancePreference::None,
+            AttestationPreference::Indirect => AttestationConveyancePreference::Indirect,
+            AttestationPreference::Direct => AttestationConveyancePreference::Direct,
+        })
+        .user_verification_policy(engine.uv_policy())
+        .exclude_credentials(Some(exclude))
+        .extensions(Some(RequestRegistrationExtensions {
+            cred_props: Some(true),
+            ..Default::default()
+        }))
+        .require_resident_key(config.resident_key == ResidentKey::Required)
+        .authenticator_attachment(config.attachment.map(|a| match a {
+            Attachment::Platform => AuthenticatorAttachment::Platform,
+            Attachment::CrossPlatform => AuthenticatorAttachment::CrossPlatform,
+        }));
+    let (CreationChallengeResponse { mut public_key }, state) = engine
+        .core
+        .generate_challenge_register(builder)
+        .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    // The engine can only say "required" or "discouraged"; "preferred" is what makes browsers
+    // create discoverable credentials (usernameless and autofill sign-in) without refusing
+    // authenticators that cannot.
+    if config.resident_key == ResidentKey::Preferred {
+        if let Some(sel) = public_key.authenticator_selection.as_mut() {
+            sel.resident_key = Some(ResidentKeyRequirement::Preferred);
+            sel.require_resident_key = false;
+        }
+    }
+    let user_id = user.id.clone();
+    let payload = Payload {
+        state,
+        user,
+        user_handle,
+    };
+    let handle = engine
+        .save(challenges, Ceremony::Registration, &payload)
+        .await?;
+    engine.audit(
+        engine
+            .event(AuditEventKind::RegistrationBegan)
+            .user(Some(&user_id)),
+    );
+    Ok(RegistrationOptions {
+        public_key,
+        state: handle,
+    })
+}
+
+pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    input: RegistrationFinish,
+) -> Result<Credential, PasskeyError> {
+    let device_name = validate_device_name(input.device_name.as_deref().unwrap_or(""))?;
+    let payload: Payload = match engine
+        .consume(challenges, &input.state, Ceremony::Registration)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return Err(failed(engine, None, None, e)),
+    };
+    let user_id = payload.user.id.as_str();
+    let reg = &input.credential;
+    let cred_id = Some(b64url(&reg.raw_id));
+    let verified = engine
+        .core
+        .register_credential(reg, &payload.state, None)
+        .map_err(|e| {
+            log::debug!("passkeys: registration verification failed: {e}");
+            failed(
+                engine,
+                Some(user_id),
+                cred_id.clone(),
+                PasskeyError::AttestationVerificationFailed(Some(Box::new(e))),
+            )
+        })?;
+    let discoverable = reg.extensions.cred_props.as_ref().and_then(|p| p.rk);
+    if engine.config.resident_key == ResidentKey::Required && discoverable == Some(false) {
+        return Err(failed(
+            engine,
+            Some(user_id),
+            cred_id,
+            PasskeyError::AttestationVerificationFailed(None),
+        ));
+    }
+    let (aaguid, public_key) = metadata::from_attestation_object(&reg.response.attestation_object);
+    let transports = reg
+        .response
+        .transports
+        .iter()
+        .flatten()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let attestation_fmt = serde_json::to_value(&verified.attestation_format)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let passkey =
+        serde_json::to_string(&verified).map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    let device_name = if device_name.is_empty() {
+        aaguid
+            .and_then(crate::aaguid::authenticator_name)
+            .unwrap_or("Passkey")
+            .to_owned()
+    } else {
+        device_name
+    };
+    let credential = Credential {
+        credential_id: verified.cred_id.clone(),
+        user_id: user_id.to_owned(),
+        user_handle: payload.user_handle.clone(),
+        passkey,
+        public_key,
+        sign_count: verified.counter,
+        transports,
+        aaguid,
+        backup_eligible: verified.backup_eligible,
+        backup_state: verified.backup_state,
+        user_verified: verified.user_verified,
+        attestation_fmt,
+        discoverable,
+        device_name,
+        created_at: engine.clock.now(),
+        last_used_at: None,
+        disabled_at: None,
+        disabled_reason: None,
+    };
+    let inserted = credentials.insert(&credential).await.map_err(|e| {
+        failed(
+            engine,
+            Some(user_id),
+            cred_id.clone(),
+            PasskeyError::store(e),
+        )
+    })?;
+    if !inserted {
+        return Err(failed(
+            engine,
+            Some(user_id),
+            cred_id,
+            PasskeyError::CredentialAlreadyExists,
+        ));
+    }
+    engine.audit(
+        engine
+            .event(AuditEventKind::RegistrationSucceeded)
+            .user(Some(user_id))
+            .credential(cred_id),
+    );
+    Ok(credential)
+}
+
+/// Audits a failed registration finish (expiry is audited where it is detected) and passes
+/// the error through.
+fn failed(
+    engine: &Engine,
+    user_id: Option<&str>,
+    cred_id: Option<String>,
+    err: PasskeyError,
+) -> PasskeyError {
+    engine.audit(
+        engine
+            .event(AuditEventKind::RegistrationFailed)
+            .user(user_id)
+            .credential(cred_id)
+            .reason(err.code()),
+    );
+    err
+}

@@ -1,0 +1,233 @@
+//! The one error type of the crate and its HTTP mapping.
+//!
+//! Every failure a client can see is a [`PasskeyError`]; [`PasskeyError::code`] and
+//! [`PasskeyError::status`] are the single place where errors become HTTP. The response body is
+//! always the JSON envelope `{"error":{"code","message"}}` with a short, stable message: the
+//! internal cause (a store error, a WebAuthn verification detail) is logged, never sent.
+
+use std::error::Error as StdError;
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// A boxed internal cause, kept for logs and `source()` but never shown to clients.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Everything that can go wrong in a passkey ceremony or a management request.
+///
+/// ```
+/// use actix_passkeys::PasskeyError;
+/// use actix_web::http::StatusCode;
+///
+/// let err = PasskeyError::ChallengeNotFound;
+/// assert_eq!(err.code(), "challenge_not_found");
+/// assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+/// ```
+#[derive(Debug, derive_more::Display)]
+#[non_exhaustive]
+pub enum PasskeyError {
+    /// The state handle is unknown, already used, or belongs to another ceremony.
+    #[display("The challenge is unknown, already used, or belongs to another ceremony.")]
+    ChallengeNotFound,
+    /// The state handle was found but its time to live has passed.
+    #[display("The challenge has expired; start the ceremony again.")]
+    ChallengeExpired,
+    /// The registration response did not verify.
+    #[display("The registration response failed verification.")]
+    AttestationVerificationFailed(#[display(skip)] Option<BoxError>),
+    /// The credential id is already registered (to this or another user).
+    #[display("This credential is already registered.")]
+    CredentialAlreadyExists,
+    /// No usable credential matches the assertion.
+    #[display("No matching registered credential was found.")]
+    CredentialNotFound,
+    /// The assertion did not verify (signature, origin, flags, user handle, replay).
+    #[display("The authentication response failed verification.")]
+    AssertionVerificationFailed(#[display(skip)] Option<BoxError>),
+    /// The signature counter did not advance: the authenticator may be cloned.
+    #[display("The signature counter did not advance; the authenticator may be cloned.")]
+    CloneDetected,
+    /// The credential was disabled (for example after a suspected clone).
+    #[display("This credential has been disabled.")]
+    CredentialDisabled,
+    /// The request needs a signed-in (or identified) user and there is none.
+    #[display("Not authenticated.")]
+    NotAuthenticated,
+    /// A management request named a credential that is not the caller's.
+    #[display("Not found.")]
+    NotFound,
+    /// The request was malformed: bad JSON, bad base64url, wrong content type, invalid field.
+    #[display("{_0}")]
+    InvalidRequest(#[display(skip)] &'static str),
+    /// The request body exceeds the configured limit.
+    #[display("The request body is too large.")]
+    PayloadTooLarge,
+    /// A store (database, Redis, memory bound) could not serve the request.
+    #[display("The passkey store is unavailable; try again later.")]
+    StoreUnavailable(#[display(skip)] BoxError),
+    /// The library or the app is misconfigured (for example no user resolver).
+    #[display("The passkey service is misconfigured.")]
+    Configuration(#[display(skip)] BoxError),
+}
+
+impl PasskeyError {
+    /// The stable, machine-readable code sent in the error envelope.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ChallengeNotFound => "challenge_not_found",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::AttestationVerificationFailed(_) => "attestation_verification_failed",
+            Self::CredentialAlreadyExists => "credential_already_exists",
+            Self::CredentialNotFound => "credential_not_found",
+            Self::AssertionVerificationFailed(_) => "assertion_verification_failed",
+            Self::CloneDetected => "clone_detected",
+            Self::CredentialDisabled => "credential_disabled",
+            Self::NotAuthenticated => "not_authenticated",
+            Self::NotFound => "not_found",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::StoreUnavailable(_) => "store_unavailable",
+            Self::Configuration(_) => "configuration_error",
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::ChallengeNotFound
+            | Self::ChallengeExpired
+            | Self::AttestationVerificationFailed(_)
+            | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::CredentialAlreadyExists => StatusCode::CONFLICT,
+            Self::CredentialNotFound
+            | Self::AssertionVerificationFailed(_)
+            | Self::CloneDetected
+            | Self::CredentialDisabled
+            | Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Configuration(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A store failure: answered with 503 `store_unavailable`, cause logged.
+    pub fn store<E: StdError + Send + Sync + 'static>(err: E) -> Self {
+        Self::StoreUnavailable(Box::new(err))
+    }
+}
+
+impl StdError for PasskeyError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::AttestationVerificationFailed(Some(e))
+            | Self::AssertionVerificationFailed(Some(e))
+            | Self::StoreUnavailable(e)
+            | Self::Configuration(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Builds the JSON error envelope `{"error":{"code","message"}}` with a given status.
+///
+/// Used by the scope for errors that do not come from [`PasskeyError`] (for example an
+/// unknown route inside the scope) so that every answer has the same shape.
+pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(Envelope {
+        error: Body { code, message },
+    })
+}
+
+impl ResponseError for PasskeyError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status();
+        if status.is_server_error() {
+            // The cause goes to the log, never to the client. Store errors carry no secrets
+            // (no challenge, key or cookie is ever placed in one).
+            match self.source() {
+                Some(cause) => log::error!("passkeys: {} ({}): {cause}", self.code(), status),
+                None => log::error!("passkeys: {} ({})", self.code(), status),
+            }
+        }
+        envelope(status, self.code(), &self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_maps_to_its_documented_code_and_status() {
+        let io = || Box::new(std::io::Error::other("boom")) as BoxError;
+        let table: Vec<(PasskeyError, &str, u16)> = vec![
+            (PasskeyError::ChallengeNotFound, "challenge_not_found", 400),
+            (PasskeyError::ChallengeExpired, "challenge_expired", 400),
+            (
+                PasskeyError::AttestationVerificationFailed(None),
+                "attestation_verification_failed",
+                400,
+            ),
+            (
+                PasskeyError::CredentialAlreadyExists,
+                "credential_already_exists",
+                409,
+            ),
+            (
+                PasskeyError::CredentialNotFound,
+                "credential_not_found",
+                401,
+            ),
+            (
+                PasskeyError::AssertionVerificationFailed(None),
+                "assertion_verification_failed",
+                401,
+            ),
+            (PasskeyError::CloneDetected, "clone_detected", 401),
+            (PasskeyError::CredentialDisabled, "credential_disabled", 401),
+            (PasskeyError::NotAuthenticated, "not_authenticated", 401),
+            (PasskeyError::NotFound, "not_found", 404),
+            (PasskeyError::InvalidRequest("bad"), "invalid_request", 400),
+            (PasskeyError::PayloadTooLarge, "payload_too_large", 413),
+            (
+                PasskeyError::StoreUnavailable(io()),
+                "store_unavailable",
+                503,
+            ),
+            (
+                PasskeyError::Configuration(io()),
+                "configuration_error",
+                500,
+            ),
+        ];
+        for (err, code, status) in table {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.status().as_u16(), status, "{code}");
+        }
+    }
+
+    #[test]
+    fn server_errors_never_show_their_cause() {
+        let err = PasskeyError::store(std::io::Error::other("password=hunter2 at db:5432"));
+        let resp = err.error_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(err.source().is_some());
+    }
+}

@@ -1,0 +1,94 @@
+//! # actix-passkeys
+//!
+//! Passkeys (WebAuthn) for [actix-web](https://actix.rs): one service gives an app the whole
+//! passkey lifecycle — registration, sign-in (username-first, usernameless and browser autofill),
+//! and listing, renaming and revoking passkeys — with server-side, single-use challenges and an
+//! optional [actix-session](https://docs.rs/actix-session) bridge that keeps the signed-in user
+//! in typed session state.
+//!
+//! ```
+//! use actix_passkeys::{
+//!     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+//!     Authenticated, PasskeyConfig, Passkeys,
+//! };
+//! use actix_session::{storage::CookieSessionStore, SessionMiddleware};
+//! use actix_web::{cookie::Key, web, App, HttpResponse};
+//!
+//! async fn me(user: Authenticated) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("signed in as {}", user.user_id))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = PasskeyConfig::builder("localhost", "My App")
+//!     .origin("http://localhost:8080")
+//!     .build()?;
+//! let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+//! let key = Key::generate();
+//! let app = move || {
+//!     App::new()
+//!         .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone()))
+//!         .service(passkeys.clone()) // POST /auth/passkeys/register/begin, …
+//!         .route("/me", web::get().to(me))
+//! };
+//! // actix_web::HttpServer::new(app).bind(("localhost", 8080))?.run().await
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Crate features
+//!
+//! - `session` (default): the actix-session bridge — [`Authenticated`], [`identify`],
+//!   [`SessionUserResolver`], the `logout` route.
+//! - `sqlite` (default), `postgres`, `redis`: reserved for the Diesel and Redis stores.
+//! - `testing`: [`testing`] — a software authenticator for tests.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod aaguid;
+pub mod audit;
+mod ceremony;
+mod clock;
+pub mod config;
+pub mod error;
+mod model;
+pub mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod web;
+
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+pub use self::web::{
+    extract::Authenticated,
+    session::{
+        identify, sign_out, PasskeySession, SessionUserResolver, IDENTIFIED_USER_KEY,
+        PASSKEY_SESSION_KEY,
+    },
+};
+pub use self::{
+    aaguid::authenticator_name,
+    audit::{AuditEvent, AuditEventKind, AuditSink, LogAuditSink, NoopAuditSink},
+    ceremony::{
+        authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
+        registration::{RegistrationFinish, RegistrationOptions},
+    },
+    clock::{Clock, FrozenClock, SystemClock},
+    config::{
+        ConfigError, PasskeyConfig, PasskeyConfigBuilder, ResidentKey, SignCountPolicy,
+        UserVerification,
+    },
+    error::PasskeyError,
+    model::{
+        AuthenticationResult, Credential, CredentialView, PasskeyUser, UsageUpdate,
+        MAX_DEVICE_NAME_CHARS,
+    },
+    web::{
+        resolver::{AuthenticatedHook, UserResolver},
+        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH},
+    },
+};
+
+/// The WebAuthn JSON types used in the options this crate sends (re-exported from
+/// `webauthn-rs-proto`).
+pub use webauthn_rs_proto as proto;

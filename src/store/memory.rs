@@ -1,0 +1,365 @@
+//! In-memory stores: the default for the quickstart and tests, and fine for one process.
+//!
+//! The challenge store is bounded (a flood of `begin` calls gets 503, never unbounded growth)
+//! and evicts expired records on every insert, in amortised constant time.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    future::{ready, Future},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+
+use super::{ChallengeRecord, ChallengeStore, CredentialStore};
+use crate::{
+    clock::{Clock, SystemClock},
+    model::{Credential, UsageUpdate},
+};
+
+/// Default number of pending ceremonies the memory challenge store holds.
+pub const DEFAULT_CHALLENGE_CAPACITY: usize = 65_536;
+/// How long an expired challenge is kept, so a late finish is told `challenge_expired`.
+pub const EXPIRED_GRACE: Duration = Duration::from_secs(60);
+
+/// Errors of the in-memory stores.
+#[derive(Debug, derive_more::Display, derive_more::Error)]
+#[non_exhaustive]
+pub enum MemoryStoreError {
+    /// The challenge store holds its maximum number of pending ceremonies.
+    #[display("the in-memory challenge store is full")]
+    Full,
+    /// A thread panicked while holding the store's lock.
+    #[display("the in-memory store's lock is poisoned")]
+    Poisoned,
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, MemoryStoreError> {
+    m.lock().map_err(|_| MemoryStoreError::Poisoned)
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    records: HashMap<String, ChallengeRecord>,
+    /// Insertion order with each record's eviction time; entries whose record was already taken
+    /// are skipped when they reach the front.
+    order: VecDeque<(DateTime<Utc>, String)>,
+}
+
+/// Bounded, expiring, single-use challenge store in process memory.
+///
+/// ```
+/// use actix_passkeys::store::memory::MemoryChallengeStore;
+/// let store = MemoryChallengeStore::new().with_capacity(10_000);
+/// assert_eq!(store.len(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemoryChallengeStore {
+    inner: Arc<Mutex<Pending>>,
+    capacity: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemoryChallengeStore {
+    /// A store holding up to [`DEFAULT_CHALLENGE_CAPACITY`] pending ceremonies.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::default(),
+            capacity: DEFAULT_CHALLENGE_CAPACITY,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets the maximum number of pending ceremonies (at least 1).
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Uses `clock` to decide when records are evicted (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The number of records held (pending or expired within the grace period).
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|p| p.records.len()).unwrap_or(0)
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn put_now(&self, handle: &str, record: ChallengeRecord) -> Result<(), MemoryStoreError> {
+        let now = self.clock.now();
+        let grace = chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero());
+        let mut pending = lock(&self.inner)?;
+        evict(&mut pending, now);
+        if pending.records.len() >= self.capacity {
+            return Err(MemoryStoreError::Full);
+        }
+        if pending.order.len() >= self.capacity.saturating_mul(2) {
+            // Many records were taken before expiring; drop their stale order entries.
+            let Pending { records, order } = &mut *pending;
+            order.retain(|(_, h)| records.contains_key(h));
+        }
+        pending
+            .order
+            .push_back((record.expires_at + grace, handle.to_owned()));
+        pending.records.insert(handle.to_owned(), record);
+        Ok(())
+    }
+}
+
+/// Drops records whose eviction time has passed, from the front of the insertion order.
+fn evict(pending: &mut Pending, now: DateTime<Utc>) {
+    while let Some((evict_at, _)) = pending.order.front() {
+        if *evict_at > now {
+            break;
+        }
+        if let Some((evict_at, handle)) = pending.order.pop_front() {
+            let stale = pending
+                .records
+                .get(&handle)
+                .is_some_and(|r| r.expires_at <= evict_at);
+            if stale {
+                pending.records.remove(&handle);
+            }
+        }
+    }
+}
+
+impl Default for MemoryChallengeStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChallengeStore for MemoryChallengeStore {
+    type Error = MemoryStoreError;
+
+    fn put(
+        &self,
+        handle: &str,
+        record: ChallengeRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        ready(self.put_now(handle, record))
+    }
+
+    fn take(
+        &self,
+        handle: &str,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send {
+        ready(lock(&self.inner).map(|mut p| p.records.remove(handle)))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Credentials {
+    by_id: HashMap<Vec<u8>, Credential>,
+    by_user: HashMap<String, Vec<Vec<u8>>>,
+}
+
+/// Credential store in process memory (lost on restart): for tests and demos.
+///
+/// ```
+/// use actix_passkeys::store::memory::MemoryCredentialStore;
+/// let store = MemoryCredentialStore::new();
+/// # let _ = store;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryCredentialStore {
+    inner: Arc<Mutex<Credentials>>,
+}
+
+impl MemoryCredentialStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Credentials) -> T) -> Result<T, MemoryStoreError> {
+        lock(&self.inner).map(|mut c| f(&mut c))
+    }
+
+    fn owned_mut<'a>(
+        c: &'a mut Credentials,
+        user_id: &str,
+        id: &[u8],
+    ) -> Option<&'a mut Credential> {
+        c.by_id.get_mut(id).filter(|cred| cred.user_id == user_id)
+    }
+}
+
+impl CredentialStore for MemoryCredentialStore {
+    type Error = MemoryStoreError;
+
+    fn insert(
+        &self,
+        credential: &Credential,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(self.with(|c| {
+            if c.by_id.contains_key(&credential.credential_id) {
+                return false;
+            }
+            c.by_user
+                .entry(credential.user_id.clone())
+                .or_default()
+                .push(credential.credential_id.clone());
+            c.by_id
+                .insert(credential.credential_id.clone(), credential.clone());
+            true
+        }))
+    }
+
+    fn get(
+        &self,
+        credential_id: &[u8],
+    ) -> impl Future<Output = Result<Option<Credential>, Self::Error>> + Send {
+        ready(self.with(|c| c.by_id.get(credential_id).cloned()))
+    }
+
+    fn list_for_user(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<Credential>, Self::Error>> + Send {
+        ready(self.with(|c| {
+            c.by_user
+                .get(user_id)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| c.by_id.get(id).cloned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
+    }
+
+    fn update_usage(
+        &self,
+        update: &UsageUpdate,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(self.with(|c| match c.by_id.get_mut(&update.credential_id) {
+            Some(cred)
+                if cred.sign_count == update.old_sign_count && cred.disabled_at.is_none() =>
+            {
+                cred.sign_count = update.new_sign_count;
+                cred.backup_eligible = update.backup_eligible;
+                cred.backup_state = update.backup_state;
+                cred.last_used_at = Some(update.used_at);
+                true
+            }
+            _ => false,
+        }))
+    }
+
+    fn disable(
+        &self,
+        credential_id: &[u8],
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(self.with(|c| match c.by_id.get_mut(credential_id) {
+            Some(cred) if cred.disabled_at.is_none() => {
+                cred.disabled_at = Some(at);
+                cred.disabled_reason = Some(reason.to_owned());
+                true
+            }
+            _ => false,
+        }))
+    }
+
+    fn rename(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        device_name: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(
+            self.with(|c| match Self::owned_mut(c, user_id, credential_id) {
+                Some(cred) => {
+                    cred.device_name = device_name.to_owned();
+                    true
+                }
+                None => false,
+            }),
+        )
+    }
+
+    fn delete(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(self.with(|c| {
+            if Self::owned_mut(c, user_id, credential_id).is_none() {
+                return false;
+            }
+            c.by_id.remove(credential_id);
+            if let Some(ids) = c.by_user.get_mut(user_id) {
+                ids.retain(|id| id.as_slice() != credential_id);
+            }
+            true
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{clock::FrozenClock, store::Ceremony};
+
+    fn record(clock: &FrozenClock, ttl_secs: i64) -> ChallengeRecord {
+        let now = clock.now();
+        ChallengeRecord {
+            ceremony: Ceremony::Authentication,
+            payload: "{}".into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::seconds(ttl_secs),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn capacity_bound_refuses_then_recovers_after_expiry() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new()
+            .with_capacity(3)
+            .with_clock(Arc::new(clock.clone()));
+        for i in 0..3 {
+            store
+                .put(&format!("h{i}"), record(&clock, 300))
+                .await
+                .unwrap();
+        }
+        assert!(matches!(
+            store.put("h3", record(&clock, 300)).await,
+            Err(MemoryStoreError::Full)
+        ));
+        // Still there (and reported expired by the ceremony layer) during the grace period.
+        clock.advance(Duration::from_secs(301));
+        assert!(store.put("h4", record(&clock, 300)).await.is_err());
+        clock.advance(EXPIRED_GRACE);
+        store.put("h5", record(&clock, 300)).await.unwrap();
+        assert_eq!(store.len(), 1, "expired records evicted on insert");
+    }
+
+    #[actix_rt::test]
+    async fn order_queue_stays_bounded_when_records_are_taken() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new()
+            .with_capacity(4)
+            .with_clock(Arc::new(clock.clone()));
+        for i in 0..1000 {
+            let h = format!("h{i}");
+            store.put(&h, record(&clock, 300)).await.unwrap();
+            assert!(store.take(&h).await.unwrap().is_some());
+        }
+        let order_len = store.inner.lock().unwrap().order.len();
+        assert!(order_len <= 8, "order queue grew to {order_len}");
+    }
+}

@@ -1,0 +1,122 @@
+//! Storage traits. Nothing here depends on a backend: stores live in their own modules behind
+//! features, and any type implementing these traits can be plugged into
+//! [`Passkeys`](crate::Passkeys).
+//!
+//! Two stores, split by lifetime: a durable [`CredentialStore`] for registered passkeys and a
+//! short-lived [`ChallengeStore`] for begun ceremonies. Both use `impl Future + Send` methods
+//! (no `async-trait`) and their own error type; every store error is answered with 503
+//! `store_unavailable` and its cause is logged.
+
+use std::{error::Error, future::Future};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Credential, UsageUpdate};
+
+pub mod memory;
+
+/// Which ceremony a challenge was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Ceremony {
+    /// `register/begin` → `register/finish`.
+    Registration,
+    /// `authenticate/begin` → `authenticate/finish`.
+    Authentication,
+}
+
+/// A begun ceremony, stored under an opaque random handle until its finish call consumes it.
+///
+/// `payload` is the engine's state (JSON) and is opaque to stores. Stores must keep a record at
+/// least until `expires_at` and should keep it a little longer (a grace period) so that a late
+/// finish is answered `challenge_expired` rather than `challenge_not_found`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeRecord {
+    /// The ceremony it belongs to.
+    pub ceremony: Ceremony,
+    /// Engine state, opaque to the store.
+    pub payload: String,
+    /// When the ceremony began.
+    pub created_at: DateTime<Utc>,
+    /// When the challenge stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Short-lived, single-use storage of ceremony challenges.
+///
+/// `take` must be atomic: of any number of concurrent `take` calls for one handle, at most one
+/// returns the record (Redis `GETDEL`, SQL `DELETE … RETURNING`, a map `remove` under a lock).
+pub trait ChallengeStore: Send + Sync + 'static {
+    /// The store's error; answered with 503 `store_unavailable`.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Stores `record` under `handle`.
+    fn put(
+        &self,
+        handle: &str,
+        record: ChallengeRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Removes and returns the record under `handle`, if any. A second call returns `None`.
+    fn take(
+        &self,
+        handle: &str,
+    ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send;
+}
+
+/// Durable storage of registered passkeys.
+pub trait CredentialStore: Send + Sync + 'static {
+    /// The store's error; answered with 503 `store_unavailable`.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Inserts a new credential. Returns `false` (and changes nothing) when a credential with
+    /// the same id already exists, for any user.
+    fn insert(
+        &self,
+        credential: &Credential,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Looks a credential up by id.
+    fn get(
+        &self,
+        credential_id: &[u8],
+    ) -> impl Future<Output = Result<Option<Credential>, Self::Error>> + Send;
+
+    /// All credentials of a user, disabled ones included, oldest first.
+    fn list_for_user(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<Credential>, Self::Error>> + Send;
+
+    /// Applies a sign-in as one compare-and-swap: only if the stored counter equals
+    /// `update.old_sign_count` and the credential is not disabled. Returns whether it applied.
+    fn update_usage(
+        &self,
+        update: &UsageUpdate,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Marks a credential disabled (never deletes it). Returns whether a credential was changed.
+    fn disable(
+        &self,
+        credential_id: &[u8],
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Renames a credential if it belongs to `user_id`. Returns whether one was renamed.
+    fn rename(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        device_name: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Deletes a credential if it belongs to `user_id`. Returns whether one was deleted.
+    fn delete(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}

@@ -1,0 +1,114 @@
+//! JSON request bodies with the crate's limits and error envelope.
+//!
+//! actix-web's `Json` extractor answers its own error bodies; these answer every failure —
+//! wrong content type, oversize, unreadable, malformed — with a [`PasskeyError`] and never echo
+//! the input back.
+
+use actix_web::{
+    dev::Payload,
+    http::header::CONTENT_LENGTH,
+    web::{Bytes, BytesMut},
+    FromRequest, HttpMessage, HttpRequest,
+};
+use futures_util::{future::LocalBoxFuture, StreamExt as _};
+use serde::de::DeserializeOwned;
+
+use crate::{config::DEFAULT_BODY_LIMIT, error::PasskeyError};
+
+/// The body limit in force for a scope, stored in its app data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
+/// A required JSON body.
+#[derive(Debug)]
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+/// An optional JSON body: an empty body (or `null`) is `None`; anything else must be valid.
+#[derive(Debug)]
+pub(crate) struct OptionalJsonBody<T>(pub(crate) Option<T>);
+
+const MALFORMED: &str = "The request body is not valid JSON of the expected shape.";
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == mime::APPLICATION
+                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        }
+        _ => false,
+    }
+}
+
+/// Reads the whole body within the limit. `Ok(None)` when there is no body at all.
+fn read(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<Bytes>, PasskeyError>> {
+    let limit = req
+        .app_data::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let json = is_json(req);
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if declared.is_some_and(|len| len > limit) {
+            return Err(PasskeyError::PayloadTooLarge);
+        }
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|_| PasskeyError::InvalidRequest("The request body could not be read."))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(PasskeyError::PayloadTooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if !json {
+            return Err(PasskeyError::InvalidRequest(
+                "Content-Type must be application/json.",
+            ));
+        }
+        Ok(Some(buf.freeze()))
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = PasskeyError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(req, payload);
+        Box::pin(async move {
+            let bytes = body.await?.ok_or(PasskeyError::InvalidRequest(
+                "A JSON request body is required.",
+            ))?;
+            serde_json::from_slice(&bytes)
+                .map(JsonBody)
+                .map_err(|_| PasskeyError::InvalidRequest(MALFORMED))
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = PasskeyError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(req, payload);
+        Box::pin(async move {
+            match body.await? {
+                None => Ok(OptionalJsonBody(None)),
+                Some(bytes) => serde_json::from_slice::<Option<T>>(&bytes)
+                    .map(OptionalJsonBody)
+                    .map_err(|_| PasskeyError::InvalidRequest(MALFORMED)),
+            }
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! App hooks: who the current user is, and what to answer after a verified sign-in.
+
+use std::future::Future;
+
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+
+use crate::{
+    error::PasskeyError,
+    model::{AuthenticationResult, PasskeyUser},
+};
+
+/// Tells the scope which user a registration or management request is for.
+///
+/// Any `Fn(HttpRequest) -> impl Future<Output = Result<PasskeyUser, PasskeyError>>` is a resolver.
+///
+/// ```
+/// use actix_passkeys::{PasskeyError, PasskeyUser, UserResolver};
+/// use actix_web::HttpRequest;
+///
+/// // A resolver that trusts a header set by an authenticating proxy (demo only).
+/// let resolver = |req: HttpRequest| async move {
+///     let id = req
+///         .headers()
+///         .get("x-user")
+///         .and_then(|v| v.to_str().ok())
+///         .ok_or(PasskeyError::NotAuthenticated)?
+///         .to_owned();
+///     Ok(PasskeyUser::new(id.clone(), id.clone(), id))
+/// };
+/// fn assert_resolver(_: impl UserResolver) {}
+/// assert_resolver(resolver);
+/// ```
+pub trait UserResolver: Send + Sync + 'static {
+    /// Resolves the user of `req`; `Err(PasskeyError::NotAuthenticated)` when there is none.
+    fn resolve(
+        &self,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>>;
+}
+
+impl<F, Fut> UserResolver for F
+where
+    F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<PasskeyUser, PasskeyError>> + 'static,
+{
+    fn resolve(
+        &self,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
+        Box::pin(self(req))
+    }
+}
+
+/// Runs after a verified sign-in (the counter is already committed and, with the session
+/// bridge, the session already renewed). Its response replaces the default
+/// `{"status":"ok","userId"}`; its error is answered as the app's own error.
+///
+/// ```
+/// use actix_passkeys::{AuthenticatedHook, AuthenticationResult};
+/// use actix_web::{HttpRequest, HttpResponse};
+///
+/// let hook = |_req: HttpRequest, result: AuthenticationResult| async move {
+///     Ok::<_, actix_web::Error>(HttpResponse::Ok().json(serde_json::json!({
+///         "status": "ok", "userId": result.user_id, "token": "issued-by-the-app"
+///     })))
+/// };
+/// fn assert_hook(_: impl AuthenticatedHook) {}
+/// assert_hook(hook);
+/// ```
+pub trait AuthenticatedHook: Send + Sync + 'static {
+    /// Builds the response for a verified sign-in.
+    fn call(
+        &self,
+        req: HttpRequest,
+        result: AuthenticationResult,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, actix_web::Error>>;
+}
+
+impl<F, Fut> AuthenticatedHook for F
+where
+    F: Fn(HttpRequest, AuthenticationResult) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<HttpResponse, actix_web::Error>> + 'static,
+{
+    fn call(
+        &self,
+        req: HttpRequest,
+        result: AuthenticationResult,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, actix_web::Error>> {
+        Box::pin(self(req, result))
+    }
+}
+
+/// The resolver used when the app configures none and the session bridge is off.
+#[cfg(not(feature = "session"))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoResolver;
+
+#[cfg(not(feature = "session"))]
+impl UserResolver for NoResolver {
+    fn resolve(
+        &self,
+        _: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
+        Box::pin(futures_util::future::ready(Err(
+            PasskeyError::Configuration(
+                "no UserResolver configured: registration and credential management need one"
+                    .into(),
+            ),
+        )))
+    }
+}

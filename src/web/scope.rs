@@ -1,0 +1,457 @@
+//! [`Passkeys`]: the configured service, and the scope that serves the wire contract.
+
+use std::sync::Arc;
+
+use actix_web::{
+    dev::{AppService, HttpServiceFactory},
+    http::{header, StatusCode},
+    web, HttpRequest, HttpResponse,
+};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    audit::{AuditEventKind, AuditSink, LogAuditSink},
+    ceremony::{
+        authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
+        registration::{self, RegistrationFinish, RegistrationOptions},
+        Engine,
+    },
+    clock::{Clock, SystemClock},
+    config::PasskeyConfig,
+    error::{envelope, PasskeyError},
+    model::{
+        from_b64url, validate_device_name, AuthenticationResult, Credential, CredentialView,
+        PasskeyUser,
+    },
+    store::{ChallengeStore, CredentialStore},
+    web::{
+        body::{BodyLimit, JsonBody, OptionalJsonBody},
+        resolver::{AuthenticatedHook, UserResolver},
+    },
+};
+
+/// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
+pub const DEFAULT_PATH: &str = "/auth/passkeys";
+
+/// The browser helper served at `<scope>/passkeys.js`.
+const PASSKEYS_JS: &str = include_str!("../../static/passkeys.js");
+
+struct Inner<C, S> {
+    engine: Engine,
+    credentials: C,
+    challenges: S,
+    resolver: Box<dyn UserResolver>,
+    hook: Option<Box<dyn AuthenticatedHook>>,
+}
+
+/// The passkey service: configuration, stores and app hooks. Mount it with
+/// `App::service(passkeys)` (at [`DEFAULT_PATH`] or the builder's path); it serves
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST register/begin` | `{"publicKey", "state"}` |
+/// | `POST register/finish` | `{"status":"ok","credentialId"}` |
+/// | `POST authenticate/begin` | `{"publicKey", "state"}` |
+/// | `POST authenticate/finish` | `{"status":"ok","userId"}` or the hook's response |
+/// | `GET credentials` | `[CredentialView]` |
+/// | `PATCH credentials/{id}` | 204 |
+/// | `DELETE credentials/{id}` | 204 |
+/// | `POST logout` (feature `session`) | 204 |
+/// | `GET passkeys.js` | the browser helper |
+///
+/// ```
+/// use actix_passkeys::{
+///     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+///     PasskeyConfig, Passkeys,
+/// };
+/// use actix_web::App;
+///
+/// let config = PasskeyConfig::builder("localhost", "Demo")
+///     .origin("http://localhost:8080")
+///     .build()?;
+/// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+/// let app = App::new().service(passkeys.clone());
+/// # let _ = app;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Passkeys<C, S> {
+    inner: Arc<Inner<C, S>>,
+    path: String,
+}
+
+impl<C, S> Clone for Passkeys<C, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl<C, S> std::fmt::Debug for Passkeys<C, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passkeys")
+            .field("path", &self.path)
+            .field("engine", &self.inner.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`Passkeys`]; every setter documents its default.
+#[must_use]
+pub struct PasskeysBuilder<C, S> {
+    config: PasskeyConfig,
+    credentials: C,
+    challenges: S,
+    path: String,
+    resolver: Option<Box<dyn UserResolver>>,
+    hook: Option<Box<dyn AuthenticatedHook>>,
+    audit: Arc<dyn AuditSink>,
+    clock: Arc<dyn Clock>,
+    fake_key: Option<Vec<u8>>,
+}
+
+impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeysBuilder")
+            .field("path", &self.path)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
+    /// Mount path of the scope. Default: [`DEFAULT_PATH`] (`/auth/passkeys`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Who registration and management requests are for. Default: with feature `session`, the
+    /// [`SessionUserResolver`](crate::SessionUserResolver); without it, none (those routes
+    /// answer 500 `configuration_error`).
+    pub fn user_resolver(mut self, resolver: impl UserResolver) -> Self {
+        self.resolver = Some(Box::new(resolver));
+        self
+    }
+
+    /// Replaces the default `authenticate/finish` response. Default: `{"status":"ok","userId"}`.
+    pub fn on_authenticated(mut self, hook: impl AuthenticatedHook) -> Self {
+        self.hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Where audit events go. Default: [`LogAuditSink`].
+    pub fn audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = Arc::new(sink);
+        self
+    }
+
+    /// The time source. Default: [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Key (≥ 16 bytes) for the fake credential ids answered for unknown users. Set the same
+    /// key on every instance so the answers are stable across restarts and instances.
+    /// Default: a random key per process.
+    pub fn fake_credential_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.fake_key = Some(key.into());
+        self
+    }
+
+    /// Builds the service.
+    pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
+        let fake_key = match self.fake_key {
+            Some(key) if key.len() >= 16 => key,
+            Some(_) => {
+                return Err(PasskeyError::Configuration(
+                    "fake_credential_key must be at least 16 bytes".into(),
+                ))
+            }
+            None => {
+                let mut key = vec![0u8; 32];
+                rand::thread_rng().fill_bytes(&mut key);
+                key
+            }
+        };
+        let engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        let resolver = self.resolver.unwrap_or_else(default_resolver);
+        Ok(Passkeys {
+            inner: Arc::new(Inner {
+                engine,
+                credentials: self.credentials,
+                challenges: self.challenges,
+                resolver,
+                hook: self.hook,
+            }),
+            path: self.path,
+        })
+    }
+}
+
+fn default_resolver() -> Box<dyn UserResolver> {
+    #[cfg(feature = "session")]
+    {
+        Box::new(crate::web::session::SessionUserResolver)
+    }
+    #[cfg(not(feature = "session"))]
+    {
+        Box::new(crate::web::resolver::NoResolver)
+    }
+}
+
+impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
+    /// A service with default settings (see [`PasskeysBuilder`]).
+    pub fn new(config: PasskeyConfig, credentials: C, challenges: S) -> Result<Self, PasskeyError> {
+        Self::builder(config, credentials, challenges).build()
+    }
+
+    /// Starts a builder.
+    pub fn builder(config: PasskeyConfig, credentials: C, challenges: S) -> PasskeysBuilder<C, S> {
+        PasskeysBuilder {
+            config,
+            credentials,
+            challenges,
+            path: DEFAULT_PATH.to_owned(),
+            resolver: None,
+            hook: None,
+            audit: Arc::new(LogAuditSink),
+            clock: Arc::new(SystemClock),
+            fake_key: None,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &PasskeyConfig {
+        &self.inner.engine.config
+    }
+
+    /// The credential store.
+    pub fn credentials(&self) -> &C {
+        &self.inner.credentials
+    }
+
+    /// The challenge store.
+    pub fn challenges(&self) -> &S {
+        &self.inner.challenges
+    }
+
+    /// Begins a registration for `user` (what `register/begin` does after resolving the user).
+    pub async fn start_registration(
+        &self,
+        user: PasskeyUser,
+    ) -> Result<RegistrationOptions, PasskeyError> {
+        let i = &self.inner;
+        registration::begin(&i.engine, &i.credentials, &i.challenges, user).await
+    }
+
+    /// Verifies and stores a registration (what `register/finish` does).
+    pub async fn finish_registration(
+        &self,
+        input: RegistrationFinish,
+    ) -> Result<Credential, PasskeyError> {
+        let i = &self.inner;
+        registration::finish(&i.engine, &i.credentials, &i.challenges, input).await
+    }
+
+    /// Begins a sign-in, username-first when `input.user_id` is set, else usernameless.
+    pub async fn start_authentication(
+        &self,
+        input: AuthenticationBegin,
+    ) -> Result<AuthenticationOptions, PasskeyError> {
+        let i = &self.inner;
+        authentication::begin(&i.engine, &i.credentials, &i.challenges, input).await
+    }
+
+    /// Verifies a sign-in and commits its counter (what `authenticate/finish` does before the
+    /// session bridge and the hook).
+    pub async fn finish_authentication(
+        &self,
+        input: AuthenticationFinish,
+    ) -> Result<AuthenticationResult, PasskeyError> {
+        let i = &self.inner;
+        authentication::finish(&i.engine, &i.credentials, &i.challenges, input).await
+    }
+
+    /// The scope with every route, mounted at the builder's path.
+    pub fn scope(&self) -> actix_web::Scope {
+        let resource =
+            |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+        let scope = web::scope(&self.path)
+            .app_data(web::Data::from(Arc::clone(&self.inner)))
+            .app_data(BodyLimit(self.inner.engine.config.body_limit))
+            .service(resource("/register/begin").route(web::post().to(register_begin::<C, S>)))
+            .service(resource("/register/finish").route(web::post().to(register_finish::<C, S>)))
+            .service(
+                resource("/authenticate/begin").route(web::post().to(authenticate_begin::<C, S>)),
+            )
+            .service(
+                resource("/authenticate/finish").route(web::post().to(authenticate_finish::<C, S>)),
+            )
+            .service(resource("/credentials").route(web::get().to(list_credentials::<C, S>)))
+            .service(
+                resource("/credentials/{id}")
+                    .route(web::patch().to(rename_credential::<C, S>))
+                    .route(web::delete().to(delete_credential::<C, S>)),
+            )
+            .service(resource("/passkeys.js").route(web::get().to(passkeys_js)));
+        #[cfg(feature = "session")]
+        let scope = scope.service(resource("/logout").route(web::post().to(logout)));
+        scope.default_service(web::to(not_found))
+    }
+}
+
+impl<C: CredentialStore, S: ChallengeStore> HttpServiceFactory for Passkeys<C, S> {
+    fn register(self, config: &mut AppService) {
+        self.scope().register(config);
+    }
+}
+
+type Svc<C, S> = web::Data<Inner<C, S>>;
+
+async fn not_found() -> HttpResponse {
+    envelope(StatusCode::NOT_FOUND, "not_found", "Not found.")
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    envelope(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "Method not allowed.",
+    )
+}
+
+async fn passkeys_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(PASSKEYS_JS)
+}
+
+async fn register_begin<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolver.resolve(req).await?;
+    let options = registration::begin(&svc.engine, &svc.credentials, &svc.challenges, user).await?;
+    Ok(HttpResponse::Ok().json(options))
+}
+
+async fn register_finish<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    body: JsonBody<RegistrationFinish>,
+) -> Result<HttpResponse, PasskeyError> {
+    let credential =
+        registration::finish(&svc.engine, &svc.credentials, &svc.challenges, body.0).await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok", "credentialId": credential.id_b64()})))
+}
+
+async fn authenticate_begin<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    body: OptionalJsonBody<AuthenticationBegin>,
+) -> Result<HttpResponse, PasskeyError> {
+    let input = body.0.unwrap_or_default();
+    let options =
+        authentication::begin(&svc.engine, &svc.credentials, &svc.challenges, input).await?;
+    Ok(HttpResponse::Ok().json(options))
+}
+
+async fn authenticate_finish<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    req: HttpRequest,
+    body: JsonBody<AuthenticationFinish>,
+) -> Result<HttpResponse, actix_web::Error> {
+    // The counter and last-used time are committed inside `finish`, before anything below runs.
+    let result =
+        authentication::finish(&svc.engine, &svc.credentials, &svc.challenges, body.0).await?;
+    #[cfg(feature = "session")]
+    crate::web::session::sign_in(&req, &result, svc.engine.clock.now())?;
+    match &svc.hook {
+        Some(hook) => hook.call(req, result).await,
+        None => Ok(HttpResponse::Ok().json(json!({"status": "ok", "userId": result.user_id}))),
+    }
+}
+
+async fn list_credentials<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolver.resolve(req).await?;
+    let creds = svc
+        .credentials
+        .list_for_user(&user.id)
+        .await
+        .map_err(PasskeyError::store)?;
+    let views: Vec<CredentialView> = creds.iter().map(CredentialView::from).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+#[derive(Deserialize)]
+struct Rename {
+    #[serde(rename = "deviceName", alias = "device_name")]
+    device_name: String,
+}
+
+fn credential_id(path: &str) -> Result<Vec<u8>, PasskeyError> {
+    from_b64url(path)
+        .filter(|id| !id.is_empty())
+        .ok_or(PasskeyError::InvalidRequest(
+            "The credential id must be base64url.",
+        ))
+}
+
+async fn rename_credential<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<Rename>,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolver.resolve(req).await?;
+    let id = credential_id(&path)?;
+    let name = validate_device_name(&body.0.device_name)?;
+    let renamed = svc
+        .credentials
+        .rename(&user.id, &id, &name)
+        .await
+        .map_err(PasskeyError::store)?;
+    if renamed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(PasskeyError::NotFound)
+    }
+}
+
+async fn delete_credential<C: CredentialStore, S: ChallengeStore>(
+    svc: Svc<C, S>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolver.resolve(req).await?;
+    let id = credential_id(&path)?;
+    let deleted = svc
+        .credentials
+        .delete(&user.id, &id)
+        .await
+        .map_err(PasskeyError::store)?;
+    if !deleted {
+        return Err(PasskeyError::NotFound);
+    }
+    let engine = &svc.engine;
+    engine.audit(
+        engine
+            .event(AuditEventKind::CredentialRevoked)
+            .user(Some(&user.id))
+            .credential(Some(path.into_inner())),
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(feature = "session")]
+async fn logout(session: actix_session::Session) -> HttpResponse {
+    crate::web::session::sign_out(&session);
+    HttpResponse::NoContent().finish()
+}

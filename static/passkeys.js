@@ -1,0 +1,176 @@
+/*! actix-passkeys browser helper. Plain JS, no dependencies, no build step.
+ * Served by the library at `<scope>/passkeys.js`. Exposes `window.Passkeys`:
+ *   register({ base, deviceName })  -> {"status":"ok","credentialId"}
+ *   signIn({ base, userId })        -> {"status":"ok","userId"}   (userId null/absent = usernameless)
+ *   autofill({ base, signal })      -> same as signIn, via conditional mediation (browser autofill),
+ *                                      or null when the browser has no conditional mediation
+ *   isSupported()                   -> boolean
+ * Every failure is a `Passkeys.PasskeyError` with `.code`, `.status` and `.message`: the server's
+ * `{"error":{"code","message"}}` (status = HTTP status), or `client_<DOMException name>` (status 0)
+ * when the browser refuses, e.g. `client_NotAllowedError` when the user cancels.
+ */
+(function (global) {
+  'use strict';
+
+  const DEFAULT_BASE = '/auth/passkeys';
+
+  class PasskeyError extends Error {
+    constructor(code, message, status) {
+      super(message || code);
+      this.name = 'PasskeyError';
+      this.code = code;
+      this.status = status || 0;
+    }
+  }
+
+  function isSupported() {
+    return typeof global.PublicKeyCredential === 'function' && !!(global.navigator && navigator.credentials);
+  }
+
+  async function post(base, path, body) {
+    let res;
+    try {
+      res = await fetch(base + path, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new PasskeyError('network_error', e.message, 0);
+    }
+    let data = null;
+    try { data = JSON.parse(await res.text()); } catch (_) { /* empty or non-JSON body */ }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      throw new PasskeyError(err.code || 'http_' + res.status, err.message || res.statusText, res.status);
+    }
+    return data;
+  }
+
+  // ---- base64url <-> ArrayBuffer (only used when the browser lacks the JSON helpers) ----
+  function fromB64u(s) {
+    const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  function toB64u(buf) {
+    const bytes = new Uint8Array(buf.buffer ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf);
+    let bin = '';
+    for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  // Servers may send `null` for absent optional members; WebIDL dictionaries want them absent.
+  function dropNulls(v) {
+    if (Array.isArray(v)) return v.map(dropNulls);
+    if (!v || typeof v !== 'object') return v;
+    const out = {};
+    Object.keys(v).forEach(function (k) { if (v[k] !== null) out[k] = dropNulls(v[k]); });
+    return out;
+  }
+  // ArrayBuffers inside extension results (prf, largeBlob) would otherwise serialise as {}.
+  function encodeBuffers(v) {
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return toB64u(v);
+    if (!v || typeof v !== 'object') return v;
+    const out = Array.isArray(v) ? [] : {};
+    Object.keys(v).forEach(function (k) { out[k] = encodeBuffers(v[k]); });
+    return out;
+  }
+  function withIds(list) {
+    return list && list.map(function (c) { return Object.assign({}, c, { id: fromB64u(c.id) }); });
+  }
+
+  function creationOptions(json) {
+    json = dropNulls(json);
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    const o = Object.assign({}, json, { challenge: fromB64u(json.challenge) });
+    o.user = Object.assign({}, json.user, { id: fromB64u(json.user.id) });
+    if (json.excludeCredentials) o.excludeCredentials = withIds(json.excludeCredentials);
+    return o;
+  }
+  function requestOptions(json) {
+    json = dropNulls(json);
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function') {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    const o = Object.assign({}, json, { challenge: fromB64u(json.challenge) });
+    if (json.allowCredentials) o.allowCredentials = withIds(json.allowCredentials);
+    return o;
+  }
+
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === 'function') return cred.toJSON();
+    const r = cred.response;
+    const response = { clientDataJSON: toB64u(r.clientDataJSON) };
+    if (r.attestationObject) { // registration
+      response.attestationObject = toB64u(r.attestationObject);
+      response.transports = typeof r.getTransports === 'function' ? r.getTransports() : [];
+      if (typeof r.getAuthenticatorData === 'function') response.authenticatorData = toB64u(r.getAuthenticatorData());
+      const spki = typeof r.getPublicKey === 'function' ? r.getPublicKey() : null;
+      if (spki) response.publicKey = toB64u(spki);
+      if (typeof r.getPublicKeyAlgorithm === 'function') response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
+    } else { // assertion
+      response.authenticatorData = toB64u(r.authenticatorData);
+      response.signature = toB64u(r.signature);
+      if (r.userHandle) response.userHandle = toB64u(r.userHandle);
+    }
+    return {
+      id: cred.id, rawId: toB64u(cred.rawId), type: cred.type, response: response,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: encodeBuffers(cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}),
+    };
+  }
+
+  function requireSupport() {
+    if (!isSupported()) throw new PasskeyError('client_NotSupportedError', 'This browser does not support passkeys', 0);
+  }
+  // Runs a browser step; DOMExceptions (NotAllowedError, AbortError, ...) become PasskeyErrors.
+  async function browser(fn) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof PasskeyError) throw e;
+      throw new PasskeyError('client_' + ((e && e.name) || 'Error'), (e && e.message) || String(e), 0);
+    }
+  }
+
+  async function register(opts) {
+    const o = opts || {}, base = o.base || DEFAULT_BASE;
+    requireSupport(); // before asking the server for a challenge
+    const begin = await post(base, '/register/begin', {});
+    const cred = await browser(function () {
+      return navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
+    });
+    const body = { credential: credentialJSON(cred), state: begin.state };
+    if (o.deviceName != null && o.deviceName !== '') body.deviceName = o.deviceName;
+    return post(base, '/register/finish', body);
+  }
+
+  async function authenticate(base, userId, extra) {
+    requireSupport();
+    const begin = await post(base, '/authenticate/begin', { userId: userId == null ? null : userId });
+    const cred = await browser(function () {
+      return navigator.credentials.get(Object.assign({ publicKey: requestOptions(begin.publicKey) }, extra));
+    });
+    return post(base, '/authenticate/finish', { credential: credentialJSON(cred), state: begin.state });
+  }
+
+  function signIn(opts) {
+    const o = opts || {};
+    return authenticate(o.base || DEFAULT_BASE, o.userId, {});
+  }
+
+  async function autofill(opts) {
+    const o = opts || {};
+    const available = isSupported() && typeof PublicKeyCredential.isConditionalMediationAvailable === 'function' &&
+      await PublicKeyCredential.isConditionalMediationAvailable().catch(function () { return false; });
+    if (!available) return null;
+    const extra = { mediation: 'conditional' };
+    if (o.signal) extra.signal = o.signal;
+    return authenticate(o.base || DEFAULT_BASE, null, extra);
+  }
+
+  global.Passkeys = { register: register, signIn: signIn, autofill: autofill, isSupported: isSupported, PasskeyError: PasskeyError };
+})(window);
