@@ -34,8 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .cookie_secure(false)
                     .build(),
             )
-            .service(passkeys.clone())
-            .configure(common::routes)
+            .configure(common::routes(passkeys.clone()))
     })
     .bind(("localhost", port))?
     .run();

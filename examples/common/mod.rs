@@ -1,21 +1,38 @@
 //! The demo app shared by the examples: the page, `POST /signup`, `GET /me`, `GET /protected`.
 //! Each example only chooses its stores and session backend.
 
-use actix_passkeys::{identify, Authenticated, PasskeyError, PasskeyUser};
+use actix_passkeys::{
+    identify,
+    store::{ChallengeStore, CredentialStore},
+    Authenticated, PasskeyError, PasskeyUser, Passkeys,
+};
 use actix_session::Session;
-use actix_web::{http::header::ContentType, web, HttpResponse};
+use actix_web::{
+    http::{header::ContentType, StatusCode},
+    web, HttpResponse,
+};
 use serde::Deserialize;
 
 const INDEX_HTML: &str = include_str!("../quickstart/index.html");
 
-/// Registers the demo routes (the passkey scope is mounted by the caller).
-pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+/// Mounts the passkey scope and the demo routes.
+pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
+    passkeys: Passkeys<C, S>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(passkeys.clone()))
+            .service(passkeys)
+            .configure(demo_routes::<C, S>);
+    }
+}
+
+fn demo_routes<C: CredentialStore, S: ChallengeStore>(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().error_handler(|_, _| {
         PasskeyError::InvalidRequest("The request body is not valid JSON of the expected shape.")
             .into()
     }))
     .route("/", web::get().to(index))
-    .route("/signup", web::post().to(signup))
+    .route("/signup", web::post().to(signup::<C, S>))
     .route("/me", web::get().to(me))
     .route("/protected", web::get().to(protected));
 }
@@ -39,14 +56,40 @@ struct Signup {
     username: String,
 }
 
-/// Creates the account if new (in this demo the user id is the username) and puts it in the
-/// session, so the passkey scope's default resolver lets it register a passkey.
-async fn signup(session: Session, body: web::Json<Signup>) -> Result<HttpResponse, PasskeyError> {
+/// Creates the account if new (in this demo the user id is the username, and an account exists
+/// once it has a passkey) and puts it in the session, so the passkey scope's default resolver
+/// lets it register a passkey. An existing account is only reachable by signing in to it.
+async fn signup<C: CredentialStore, S: ChallengeStore>(
+    session: Session,
+    passkeys: web::Data<Passkeys<C, S>>,
+    body: web::Json<Signup>,
+) -> Result<HttpResponse, PasskeyError> {
     let name = body.username.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(PasskeyError::InvalidRequest(
             "username must be 1 to 64 printable characters.",
         ));
+    }
+    let taken = !passkeys
+        .credentials()
+        .list_for_user(name)
+        .await
+        .map_err(PasskeyError::store)?
+        .is_empty();
+    let own = session
+        .get::<actix_passkeys::PasskeySession>(actix_passkeys::PASSKEY_SESSION_KEY)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.user_id == name);
+    if taken && !own {
+        return Ok(
+            HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({
+                "error": {
+                    "code": "username_taken",
+                    "message": "This username is taken; sign in with its passkey instead."
+                }
+            })),
+        );
     }
     identify(&session, &PasskeyUser::new(name, name, name))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "userId": name })))

@@ -12,7 +12,7 @@ use webauthn_rs_core::{
     },
 };
 
-use super::Engine;
+use super::{registration::transports, Engine};
 use crate::{
     audit::AuditEventKind,
     config::SignCountPolicy,
@@ -60,6 +60,15 @@ struct Payload {
     user_id: Option<String>,
 }
 
+/// The BE flag of the assertion's authenticator data (flags byte after the 32-byte rpIdHash).
+fn backup_eligible_flag(rsp: &PublicKeyCredential) -> bool {
+    const BE: u8 = 0x08;
+    rsp.response
+        .authenticator_data
+        .get(32)
+        .is_some_and(|flags| flags & BE != 0)
+}
+
 /// Restores the engine's credential with the live counter and flags from the store's columns.
 fn core_credential(c: &Credential) -> Result<CoreCredential, PasskeyError> {
     let mut core: CoreCredential =
@@ -77,18 +86,25 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     input: AuthenticationBegin,
 ) -> Result<AuthenticationOptions, PasskeyError> {
     let user_id = input.user_id.filter(|u| !u.is_empty());
-    let allowed = match &user_id {
+    let allowed_rows: Vec<Credential> = match &user_id {
         Some(uid) => credentials
             .list_for_user(uid)
             .await
             .map_err(PasskeyError::store)?
-            .iter()
+            .into_iter()
             .filter(|c| !c.is_disabled())
-            .map(core_credential)
-            .collect::<Result<Vec<_>, _>>()?,
+            .collect(),
         None => Vec::new(),
     };
+    let allowed = allowed_rows
+        .iter()
+        .map(core_credential)
+        .collect::<Result<Vec<_>, _>>()?;
     let unknown_user = user_id.is_some() && allowed.is_empty();
+    let allowed_transports: Vec<(Vec<u8>, Option<Vec<AuthenticatorTransport>>)> = allowed_rows
+        .iter()
+        .map(|c| (c.credential_id.clone(), transports(&c.transports)))
+        .collect();
     let builder = engine
         .core
         .new_challenge_authenticate_builder(allowed, Some(engine.uv_policy()))
@@ -98,6 +114,16 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .core
         .generate_challenge_authenticate(builder)
         .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    // Real entries carry their stored transports (a UX hint), like the fake ones below.
+    for (allow, (id, transports)) in public_key
+        .allow_credentials
+        .iter_mut()
+        .zip(&allowed_transports)
+    {
+        if allow.id == *id {
+            allow.transports = transports.clone();
+        }
+    }
     if let (true, Some(uid)) = (unknown_user, &user_id) {
         // Unknown user (or one with no usable passkey): answer with deterministic fake ids
         // derived from a server key, so known and unknown users look alike.
@@ -196,7 +222,16 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
             PasskeyError::CredentialDisabled,
         ));
     }
-    let core = core_credential(&stored)?;
+    let mut core = core_credential(&stored)?;
+    if engine.config.allow_backup_eligible_upgrade
+        && !core.backup_eligible
+        && backup_eligible_flag(rsp)
+    {
+        // The engine checks BS against the *stored* BE, so a credential that became
+        // synchronised (BE 0→1 together with BS 1) would be refused although the policy allows
+        // the upgrade. BE 1→0 stays refused by the engine.
+        core.backup_eligible = true;
+    }
     let result = match engine
         .core
         .authenticate_single_credential(rsp, &payload.state, &core)

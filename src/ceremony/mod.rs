@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use rand::RngCore;
+use rand::Rng as _;
 use serde::{de::DeserializeOwned, Serialize};
 use webauthn_rs_core::{
-    fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator},
+    fake::{
+        FakeCredentialIDDistribution, FakePasskeyDistribution, WebauthnFakeCredentialGenerator,
+        G_PIXEL_CRED_LEN,
+    },
     proto::UserVerificationPolicy,
     WebauthnCore,
 };
@@ -31,7 +34,7 @@ const HANDLE_BYTES: usize = 32;
 pub(crate) struct Engine {
     pub(crate) core: WebauthnCore,
     pub(crate) config: PasskeyConfig,
-    pub(crate) fake: WebauthnFakeCredentialGenerator<FakePasskeyDistribution>,
+    pub(crate) fake: WebauthnFakeCredentialGenerator<AtLeastOne>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) audit: Arc<dyn AuditSink>,
 }
@@ -147,16 +150,33 @@ impl Engine {
     }
 }
 
+/// webauthn-rs's realistic distribution of fake credential ids, except that it never answers
+/// none: here a user without usable passkeys also gets fakes, so an empty list would reveal
+/// that the user is unknown.
+pub(crate) struct AtLeastOne;
+
+impl FakeCredentialIDDistribution for AtLeastOne {
+    fn generate<R: rand::Rng>(seeded_rng: &mut R) -> Vec<Vec<u8>> {
+        let mut ids = FakePasskeyDistribution::generate(seeded_rng);
+        if ids.is_empty() {
+            let mut id = vec![0u8; G_PIXEL_CRED_LEN];
+            seeded_rng.fill_bytes(&mut id);
+            ids.push(id);
+        }
+        ids
+    }
+}
+
 /// A fresh state handle: 256 random bits, base64url.
 pub(crate) fn new_handle() -> String {
     let mut bytes = [0u8; HANDLE_BYTES];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     crate::model::b64url(&bytes)
 }
 
 /// Random bytes for a new WebAuthn user handle.
 pub(crate) fn new_user_handle() -> Vec<u8> {
     let mut bytes = vec![0u8; HANDLE_BYTES];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     bytes
 }

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticatorAttachment, CreationChallengeResponse,
-    PublicKeyCredentialCreationOptions, RegisterPublicKeyCredential, RegistrationState,
-    RequestRegistrationExtensions, ResidentKeyRequirement,
+    AttestationConveyancePreference, AuthenticatorAttachment, AuthenticatorTransport,
+    CreationChallengeResponse, PublicKeyCredentialCreationOptions, PublicKeyCredentialDescriptor,
+    RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
+    ResidentKeyRequirement,
 };
 
 use super::{metadata, new_user_handle, Engine};
@@ -79,7 +80,14 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .first()
         .map(|c| c.user_handle.clone())
         .unwrap_or_else(new_user_handle);
-    let exclude: Vec<Vec<u8>> = existing.iter().map(|c| c.credential_id.clone()).collect();
+    let exclude = existing
+        .iter()
+        .map(|c| PublicKeyCredentialDescriptor {
+            type_: "public-key".to_owned(),
+            id: c.credential_id.clone(),
+            transports: transports(&c.transports),
+        })
+        .collect();
     let config = &engine.config;
     let name = if user.name.is_empty() {
         &user.id
@@ -101,7 +109,6 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             AttestationPreference::Direct => AttestationConveyancePreference::Direct,
         })
         .user_verification_policy(engine.uv_policy())
-        .exclude_credentials(Some(exclude))
         .extensions(Some(RequestRegistrationExtensions {
             cred_props: Some(true),
             ..Default::default()
@@ -115,6 +122,9 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .core
         .generate_challenge_register(builder)
         .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+    // Excluded credentials are a hint to the client (with their transports); uniqueness itself
+    // is enforced by the store at insert, which answers 409 for any user.
+    public_key.exclude_credentials = Some(exclude);
     // The engine can only say "required" or "discouraged"; "preferred" is what makes browsers
     // create discoverable credentials (usernameless and autofill sign-in) without refusing
     // authenticators that cannot.
@@ -266,4 +276,13 @@ fn failed(
             .reason(err.code()),
     );
     err
+}
+
+/// Stored transport names back to the protocol enum (unknown names are dropped).
+pub(crate) fn transports(names: &[String]) -> Option<Vec<AuthenticatorTransport>> {
+    let parsed: Vec<AuthenticatorTransport> = names
+        .iter()
+        .filter_map(|n| serde_json::from_value(serde_json::Value::String(n.clone())).ok())
+        .collect();
+    (!parsed.is_empty()).then_some(parsed)
 }

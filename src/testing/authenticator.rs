@@ -75,14 +75,14 @@ impl std::fmt::Debug for SoftAuthenticator {
     }
 }
 
-fn client(store: Option<Passkey>) -> PkClient {
+fn client(store: Option<Passkey>, counter: bool) -> PkClient {
     let mut authenticator = Authenticator::new(
         Aaguid::new_empty(),
         store,
         AlwaysVerified,
         RustCryptoBackend,
     );
-    authenticator.set_make_credentials_with_signature_counter(true);
+    authenticator.set_make_credentials_with_signature_counter(counter);
     Client::new(authenticator).allows_insecure_localhost(true)
 }
 
@@ -90,10 +90,18 @@ impl SoftAuthenticator {
     /// An empty authenticator whose client runs at `origin` (e.g. `http://localhost:8080`).
     pub fn new(origin: &str) -> Result<Self, SoftAuthenticatorError> {
         Ok(Self {
-            client: client(None),
+            client: client(None, true),
             origin: Url::parse(origin).map_err(err)?,
             skip_user_verification: false,
         })
+    }
+
+    /// Makes passkeys created from now on counterless (they always report sign count 0).
+    #[must_use]
+    pub fn without_sign_count(mut self) -> Self {
+        let store = self.client.authenticator().store().clone();
+        self.client = client(store, false);
+        self
     }
 
     /// Makes the client ignore the server's user-verification request (it asks the
@@ -114,7 +122,7 @@ impl SoftAuthenticator {
     /// A second authenticator holding a copy of this one's key and counter: a clone.
     pub fn duplicate(&self) -> Self {
         Self {
-            client: client(self.client.authenticator().store().clone()),
+            client: client(self.client.authenticator().store().clone(), true),
             origin: self.origin.clone(),
             skip_user_verification: self.skip_user_verification,
         }

@@ -7,7 +7,7 @@ use actix_web::{
     http::{header, StatusCode},
     web, HttpRequest, HttpResponse,
 };
-use rand::RngCore;
+use rand::Rng as _;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -174,7 +174,7 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
             }
             None => {
                 let mut key = vec![0u8; 32];
-                rand::thread_rng().fill_bytes(&mut key);
+                rand::rng().fill_bytes(&mut key);
                 key
             }
         };
@@ -413,6 +413,11 @@ async fn rename_credential<C: CredentialStore, S: ChallengeStore>(
     let user = svc.resolver.resolve(req).await?;
     let id = credential_id(&path)?;
     let name = validate_device_name(&body.0.device_name)?;
+    if name.is_empty() {
+        return Err(PasskeyError::InvalidRequest(
+            "deviceName must not be empty.",
+        ));
+    }
     let renamed = svc
         .credentials
         .rename(&user.id, &id, &name)

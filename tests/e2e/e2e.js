@@ -386,6 +386,7 @@ async function runScenario(browser, name, fn) {
 }
 
 async function main() {
+  if (ONLY && !scenarios[ONLY]) throw new Error(`E2E_ONLY=${ONLY}: no such scenario (${Object.keys(scenarios).join(', ')})`);
   fs.mkdirSync(OUT, { recursive: true });
   const timer = setTimeout(() => {
     console.log(`FAIL e2e: timeout: the whole run took more than ${TOTAL_TIMEOUT / 1000}s`);

@@ -1,0 +1,455 @@
+//! Shared test fixtures: backends, a test app with a session cookie jar, ceremony helpers.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use actix_http::Request;
+use actix_passkeys::{
+    identify,
+    store::{ChallengeStore, CredentialStore},
+    testing::SoftAuthenticator,
+    AuditEvent, AuditEventKind, AuditSink, Authenticated, FrozenClock, PasskeyConfig,
+    PasskeyConfigBuilder, PasskeyError, PasskeyUser, Passkeys, PasskeysBuilder,
+};
+use actix_session::{
+    storage::{SessionKey, SessionStore},
+    Session, SessionMiddleware,
+};
+use actix_web::{
+    body::MessageBody,
+    cookie::{Cookie, Key},
+    dev::{Service, ServiceResponse},
+    http::{header, Method, StatusCode},
+    test as atest, web, App, HttpResponse,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use serde_json::{json, Value};
+
+pub const ORIGIN: &str = "http://localhost:8080";
+pub const SESSION_COOKIE: &str = "id";
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn unb64(s: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(s).expect("base64url")
+}
+
+pub fn config() -> PasskeyConfigBuilder {
+    PasskeyConfig::builder("localhost", "Test RP").origin(ORIGIN)
+}
+
+/// A store pair for one test, with whatever cleans it up.
+pub trait Backend: 'static {
+    type C: CredentialStore + Clone;
+    type S: ChallengeStore + Clone;
+    type Guard;
+    fn create(
+        clock: &FrozenClock,
+    ) -> impl std::future::Future<Output = (Self::C, Self::S, Self::Guard)>;
+}
+
+pub struct Memory;
+
+impl Backend for Memory {
+    type C = actix_passkeys::store::memory::MemoryCredentialStore;
+    type S = actix_passkeys::store::memory::MemoryChallengeStore;
+    type Guard = ();
+    async fn create(clock: &FrozenClock) -> (Self::C, Self::S, ()) {
+        (
+            Self::C::new(),
+            Self::S::new().with_clock(Arc::new(clock.clone())),
+            (),
+        )
+    }
+}
+
+/// Audit events, recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<AuditEvent>>>);
+
+impl Recorder {
+    pub fn kinds(&self) -> Vec<AuditEventKind> {
+        self.0.lock().unwrap().iter().map(|e| e.kind).collect()
+    }
+
+    pub fn count(&self, kind: AuditEventKind) -> usize {
+        self.kinds().into_iter().filter(|k| *k == kind).count()
+    }
+}
+
+impl AuditSink for Recorder {
+    fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+/// Server-side sessions in memory, so tests can see the session key change on login.
+#[derive(Clone, Default)]
+pub struct MemorySessions(Arc<Mutex<HashMap<String, HashMap<String, String>>>>);
+
+impl MemorySessions {
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.lock().unwrap().contains_key(key)
+    }
+}
+
+fn new_key() -> SessionKey {
+    let mut bytes = [0u8; 32];
+    rand_bytes(&mut bytes);
+    SessionKey::try_from(b64(&bytes)).unwrap()
+}
+
+fn rand_bytes(out: &mut [u8]) {
+    for b in out.iter_mut() {
+        *b = uuid::Uuid::new_v4().as_bytes()[0];
+    }
+}
+
+impl SessionStore for MemorySessions {
+    async fn load(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<HashMap<String, String>>, actix_session::storage::LoadError> {
+        Ok(self.0.lock().unwrap().get(key.as_ref()).cloned())
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        _ttl: &actix_web::cookie::time::Duration,
+    ) -> Result<SessionKey, actix_session::storage::SaveError> {
+        let key = new_key();
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.as_ref().to_owned(), state);
+        Ok(key)
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        _ttl: &actix_web::cookie::time::Duration,
+    ) -> Result<SessionKey, actix_session::storage::UpdateError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.as_ref().to_owned(), state);
+        Ok(key)
+    }
+
+    async fn update_ttl(
+        &self,
+        _: &SessionKey,
+        _: &actix_web::cookie::time::Duration,
+    ) -> Result<(), anyhow::Error> {
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        self.0.lock().unwrap().remove(key.as_ref());
+        Ok(())
+    }
+}
+
+/// One test's world: stores, clock, audit recorder, session store.
+pub struct Ctx<B: Backend> {
+    pub creds: B::C,
+    pub challenges: B::S,
+    pub clock: FrozenClock,
+    pub audit: Recorder,
+    pub sessions: MemorySessions,
+    _guard: B::Guard,
+}
+
+impl<B: Backend> Ctx<B> {
+    pub async fn new() -> Self {
+        let clock = FrozenClock::new();
+        let (creds, challenges, guard) = B::create(&clock).await;
+        Self {
+            creds,
+            challenges,
+            clock,
+            audit: Recorder::default(),
+            sessions: MemorySessions::default(),
+            _guard: guard,
+        }
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use actix_passkeys::Clock as _;
+        self.clock.now()
+    }
+
+    /// A `Passkeys` builder over this context's stores, clock and recorder.
+    pub fn builder(&self, config: PasskeyConfig) -> PasskeysBuilder<B::C, B::S> {
+        Passkeys::builder(config, self.creds.clone(), self.challenges.clone())
+            .clock(self.clock.clone())
+            .audit(self.audit.clone())
+    }
+
+    /// The test app with the default config.
+    pub async fn app(
+        &self,
+    ) -> TestApp<
+        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+    > {
+        self.app_with(self.builder(config().build().unwrap()).build().unwrap())
+            .await
+    }
+
+    /// The test app around a given service: session middleware, the scope, `/signup`, `/me`.
+    pub async fn app_with(
+        &self,
+        passkeys: Passkeys<B::C, B::S>,
+    ) -> TestApp<
+        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+    > {
+        let sessions = self.sessions.clone();
+        let svc = atest::init_service(
+            App::new()
+                .wrap(
+                    SessionMiddleware::builder(sessions, Key::from(&[7u8; 64]))
+                        .cookie_name(SESSION_COOKIE.to_owned())
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .service(passkeys)
+                .route("/signup", web::post().to(signup))
+                .route("/me", web::get().to(me)),
+        )
+        .await;
+        TestApp { svc, cookie: None }
+    }
+}
+
+async fn signup(session: Session, body: web::Json<Value>) -> Result<HttpResponse, PasskeyError> {
+    let name = body["username"].as_str().unwrap_or_default().to_owned();
+    identify(
+        &session,
+        &PasskeyUser::new(name.clone(), name.clone(), name.clone()),
+    )?;
+    Ok(HttpResponse::Ok().json(json!({ "userId": name })))
+}
+
+async fn me(user: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(user.into_inner())
+}
+
+/// A response, read.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub raw: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+impl Resp {
+    /// The error code of an error envelope; panics when the body is not one.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_else(|| {
+            panic!(
+                "not an error envelope: {} {}",
+                self.status,
+                String::from_utf8_lossy(&self.raw)
+            )
+        })
+    }
+
+    /// Asserts status and error code, and that the envelope has exactly `code` and `message`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.raw)
+        );
+        assert_eq!(self.code(), code);
+        assert!(self.body["error"]["message"].is_string());
+        assert_eq!(self.body.as_object().map(|o| o.len()), Some(1));
+        assert_eq!(self.body["error"].as_object().map(|o| o.len()), Some(2));
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "{} {}",
+            self.status,
+            String::from_utf8_lossy(&self.raw)
+        );
+        &self.body
+    }
+}
+
+/// The app under test plus one browser's cookie jar (the session cookie).
+pub struct TestApp<T> {
+    svc: T,
+    pub cookie: Option<String>,
+}
+
+impl<T, Bd> TestApp<T>
+where
+    T: Service<Request, Response = ServiceResponse<Bd>, Error = actix_web::Error>,
+    Bd: MessageBody,
+{
+    /// Sends a request (with the session cookie), keeps any new session cookie.
+    pub async fn send(&mut self, req: atest::TestRequest) -> Resp {
+        let req = match &self.cookie {
+            Some(c) => req.cookie(Cookie::new(SESSION_COOKIE, c.clone())),
+            None => req,
+        };
+        let resp = atest::call_service(&self.svc, req.to_request()).await;
+        for c in resp.response().cookies() {
+            if c.name() == SESSION_COOKIE {
+                self.cookie = if c.value().is_empty() {
+                    None
+                } else {
+                    Some(c.value().to_owned())
+                };
+            }
+        }
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let raw = atest::read_body(resp).await.to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            raw,
+            content_type,
+        }
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> Resp {
+        self.send(atest::TestRequest::post().uri(path).set_json(body))
+            .await
+    }
+
+    pub async fn post_empty(&mut self, path: &str) -> Resp {
+        self.send(atest::TestRequest::post().uri(path)).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(atest::TestRequest::get().uri(path)).await
+    }
+
+    pub async fn method(&mut self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let req = atest::TestRequest::default().method(method).uri(path);
+        let req = match body {
+            Some(b) => req.set_json(b),
+            None => req,
+        };
+        self.send(req).await
+    }
+
+    pub async fn signup(&mut self, user: &str) {
+        self.post("/signup", json!({ "username": user }))
+            .await
+            .assert_ok();
+    }
+
+    pub async fn logout(&mut self) {
+        let r = self.post_empty("/auth/passkeys/logout").await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        self.cookie = None;
+    }
+
+    /// `register/begin` → authenticator → the finish body (not sent).
+    pub async fn registration(
+        &mut self,
+        auth: &mut SoftAuthenticator,
+        device_name: Option<&str>,
+    ) -> Value {
+        let begin = self.post_empty("/auth/passkeys/register/begin").await;
+        let begin = begin.assert_ok();
+        let credential = auth
+            .register(&begin["publicKey"])
+            .await
+            .expect("authenticator registers");
+        let mut body = json!({ "credential": credential, "state": begin["state"] });
+        if let Some(name) = device_name {
+            body["deviceName"] = json!(name);
+        }
+        body
+    }
+
+    /// A full registration; returns the finish response.
+    pub async fn register(
+        &mut self,
+        auth: &mut SoftAuthenticator,
+        device_name: Option<&str>,
+    ) -> Resp {
+        let body = self.registration(auth, device_name).await;
+        self.post("/auth/passkeys/register/finish", body).await
+    }
+
+    /// `authenticate/begin` (username-first when `user_id` is set).
+    pub async fn auth_begin(&mut self, user_id: Option<&str>) -> Value {
+        let body = match user_id {
+            Some(u) => json!({ "userId": u }),
+            None => json!({}),
+        };
+        self.post("/auth/passkeys/authenticate/begin", body)
+            .await
+            .assert_ok()
+            .clone()
+    }
+
+    /// Begin + authenticator → the finish body (not sent).
+    pub async fn assertion(
+        &mut self,
+        auth: &mut SoftAuthenticator,
+        user_id: Option<&str>,
+    ) -> Value {
+        let begin = self.auth_begin(user_id).await;
+        let credential = auth
+            .sign_in(&begin["publicKey"])
+            .await
+            .expect("authenticator signs");
+        json!({ "credential": credential, "state": begin["state"] })
+    }
+
+    /// A full sign-in; returns the finish response.
+    pub async fn sign_in(&mut self, auth: &mut SoftAuthenticator, user_id: Option<&str>) -> Resp {
+        let body = self.assertion(auth, user_id).await;
+        self.post("/auth/passkeys/authenticate/finish", body).await
+    }
+}
+
+/// Rewrites a registration response's clientDataJSON to answer another challenge. With
+/// attestation format `none` nothing signs the attestation object, so this is what an attacker
+/// who replays someone's credential id and public key can send.
+pub fn forge_registration(response: &Value, challenge: &str) -> Value {
+    let mut forged = response.clone();
+    let client_data = unb64(response["response"]["clientDataJSON"].as_str().unwrap());
+    let mut client_data: Value = serde_json::from_slice(&client_data).unwrap();
+    client_data["challenge"] = json!(challenge);
+    forged["response"]["clientDataJSON"] = json!(b64(&serde_json::to_vec(&client_data).unwrap()));
+    forged
+}
+
+/// Generates per-backend `#[actix_rt::test]`s from the generic cases in `routes`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($backend:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[actix_rt::test]
+            async fn $case() {
+                $crate::routes::$case::<$backend>().await
+            }
+        )*
+    };
+}
