@@ -92,3 +92,8 @@ pub use self::{
 /// The WebAuthn JSON types used in the options this crate sends (re-exported from
 /// `webauthn-rs-proto`).
 pub use webauthn_rs_proto as proto;
+
+/// The README's code blocks, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -12,7 +12,7 @@ use webauthn_rs_core::{
     },
 };
 
-use super::{registration::transports, Engine};
+use super::{metadata::transports, Engine};
 use crate::{
     audit::AuditEventKind,
     config::SignCountPolicy,
@@ -175,17 +175,21 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let payload: Payload = engine
         .consume(challenges, &input.state, Ceremony::Authentication)
         .await
-        .map_err(|e| failed(engine, None, None, e))?;
+        .map_err(|e| engine.fail(AuditEventKind::AuthenticationFailed, None, None, e))?;
     let rsp = &input.credential;
     let cred_id = Some(b64url(&rsp.raw_id));
     let bound = payload.user_id.as_deref();
-    let stored = credentials
-        .get(&rsp.raw_id)
-        .await
-        .map_err(|e| failed(engine, bound, cred_id.clone(), PasskeyError::store(e)))?;
+    let stored = credentials.get(&rsp.raw_id).await.map_err(|e| {
+        engine.fail(
+            AuditEventKind::AuthenticationFailed,
+            bound,
+            cred_id.clone(),
+            PasskeyError::store(e),
+        )
+    })?;
     let Some(stored) = stored else {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
             bound,
             cred_id,
             PasskeyError::CredentialNotFound,
@@ -194,8 +198,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let owner = Some(stored.user_id.as_str());
     // Username-first: the credential must belong to the user the ceremony was begun for.
     if bound.is_some_and(|u| u != stored.user_id) {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
             bound,
             cred_id,
             PasskeyError::CredentialNotFound,
@@ -207,16 +211,16 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         None => bound.is_some(),
     };
     if !handle_ok {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
             owner,
             cred_id,
             PasskeyError::AssertionVerificationFailed(None),
         ));
     }
     if stored.is_disabled() {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
             owner,
             cred_id,
             PasskeyError::CredentialDisabled,
@@ -242,8 +246,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         }
         Err(e) => {
             log::debug!("passkeys: assertion verification failed: {e}");
-            return Err(failed(
-                engine,
+            return Err(engine.fail(
+                AuditEventKind::AuthenticationFailed,
                 owner,
                 cred_id,
                 PasskeyError::AssertionVerificationFailed(Some(Box::new(e))),
@@ -259,15 +263,19 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         backup_state: result.backup_state(),
         used_at: now,
     };
-    let applied = credentials
-        .update_usage(&update)
-        .await
-        .map_err(|e| failed(engine, owner, cred_id.clone(), PasskeyError::store(e)))?;
+    let applied = credentials.update_usage(&update).await.map_err(|e| {
+        engine.fail(
+            AuditEventKind::AuthenticationFailed,
+            owner,
+            cred_id.clone(),
+            PasskeyError::store(e),
+        )
+    })?;
     if !applied {
         // Another sign-in with the same counter won the race (or the credential was disabled
         // meanwhile): never two successes for one counter value.
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
             owner,
             cred_id,
             PasskeyError::AssertionVerificationFailed(None),
@@ -319,25 +327,20 @@ async fn clone_suspected<C: CredentialStore>(
                     .reason("clone_suspected"),
             ),
             Ok(false) => {}
-            Err(e) => return failed(engine, owner, cred_id, PasskeyError::store(e)),
+            Err(e) => {
+                return engine.fail(
+                    AuditEventKind::AuthenticationFailed,
+                    owner,
+                    cred_id,
+                    PasskeyError::store(e),
+                )
+            }
         }
     }
-    failed(engine, owner, cred_id, PasskeyError::CloneDetected)
-}
-
-/// Audits a failed authentication finish and passes the error through.
-fn failed(
-    engine: &Engine,
-    user_id: Option<&str>,
-    cred_id: Option<String>,
-    err: PasskeyError,
-) -> PasskeyError {
-    engine.audit(
-        engine
-            .event(AuditEventKind::AuthenticationFailed)
-            .user(user_id)
-            .credential(cred_id)
-            .reason(err.code()),
-    );
-    err
+    engine.fail(
+        AuditEventKind::AuthenticationFailed,
+        owner,
+        cred_id,
+        PasskeyError::CloneDetected,
+    )
 }

@@ -4,7 +4,7 @@
 use serde_cbor_2::Value;
 use uuid::Uuid;
 use webauthn_rs_core::internals::AuthenticatorData;
-use webauthn_rs_core::proto::Registration;
+use webauthn_rs_core::proto::{AuthenticatorTransport, Registration};
 
 /// AAGUID (None when all zero) and COSE public key bytes from an attestation object.
 pub(crate) fn from_attestation_object(attestation_object: &[u8]) -> (Option<Uuid>, Vec<u8>) {
@@ -27,4 +27,13 @@ pub(crate) fn from_attestation_object(attestation_object: &[u8]) -> (Option<Uuid
         }
         None => (None, Vec::new()),
     }
+}
+
+/// Stored transport names back to the protocol enum (unknown names are dropped).
+pub(crate) fn transports(names: &[String]) -> Option<Vec<AuthenticatorTransport>> {
+    let parsed: Vec<AuthenticatorTransport> = names
+        .iter()
+        .filter_map(|n| serde_json::from_value(serde_json::Value::String(n.clone())).ok())
+        .collect();
+    (!parsed.is_empty()).then_some(parsed)
 }

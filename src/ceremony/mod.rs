@@ -97,6 +97,24 @@ impl Engine {
         audit::emit(self.audit.as_ref(), event);
     }
 
+    /// Audits a failed ceremony step (`kind` is the ceremony's `*_failed` event) and passes
+    /// the error through.
+    pub(crate) fn fail(
+        &self,
+        kind: AuditEventKind,
+        user_id: Option<&str>,
+        cred_id: Option<String>,
+        err: PasskeyError,
+    ) -> PasskeyError {
+        self.audit(
+            self.event(kind)
+                .user(user_id)
+                .credential(cred_id)
+                .reason(err.code()),
+        );
+        err
+    }
+
     /// Stores a ceremony payload under a fresh random handle and returns the handle.
     pub(crate) async fn save<S: ChallengeStore, P: Serialize>(
         &self,

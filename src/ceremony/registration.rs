@@ -2,13 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticatorAttachment, AuthenticatorTransport,
-    CreationChallengeResponse, PublicKeyCredentialCreationOptions, PublicKeyCredentialDescriptor,
-    RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
-    ResidentKeyRequirement,
+    AttestationConveyancePreference, AuthenticatorAttachment, CreationChallengeResponse,
+    PublicKeyCredentialCreationOptions, PublicKeyCredentialDescriptor, RegisterPublicKeyCredential,
+    RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, new_user_handle, Engine};
+use super::{metadata, metadata::transports, new_user_handle, Engine};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
@@ -166,7 +165,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         .await
     {
         Ok(p) => p,
-        Err(e) => return Err(failed(engine, None, None, e)),
+        Err(e) => return Err(engine.fail(AuditEventKind::RegistrationFailed, None, None, e)),
     };
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;
@@ -176,8 +175,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         .register_credential(reg, &payload.state, None)
         .map_err(|e| {
             log::debug!("passkeys: registration verification failed: {e}");
-            failed(
-                engine,
+            engine.fail(
+                AuditEventKind::RegistrationFailed,
                 Some(user_id),
                 cred_id.clone(),
                 PasskeyError::AttestationVerificationFailed(Some(Box::new(e))),
@@ -185,8 +184,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         })?;
     let discoverable = reg.extensions.cred_props.as_ref().and_then(|p| p.rk);
     if engine.config.resident_key == ResidentKey::Required && discoverable == Some(false) {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::RegistrationFailed,
             Some(user_id),
             cred_id,
             PasskeyError::AttestationVerificationFailed(None),
@@ -236,16 +235,16 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         disabled_reason: None,
     };
     let inserted = credentials.insert(&credential).await.map_err(|e| {
-        failed(
-            engine,
+        engine.fail(
+            AuditEventKind::RegistrationFailed,
             Some(user_id),
             cred_id.clone(),
             PasskeyError::store(e),
         )
     })?;
     if !inserted {
-        return Err(failed(
-            engine,
+        return Err(engine.fail(
+            AuditEventKind::RegistrationFailed,
             Some(user_id),
             cred_id,
             PasskeyError::CredentialAlreadyExists,
@@ -258,31 +257,4 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
             .credential(cred_id),
     );
     Ok(credential)
-}
-
-/// Audits a failed registration finish (expiry is audited where it is detected) and passes
-/// the error through.
-fn failed(
-    engine: &Engine,
-    user_id: Option<&str>,
-    cred_id: Option<String>,
-    err: PasskeyError,
-) -> PasskeyError {
-    engine.audit(
-        engine
-            .event(AuditEventKind::RegistrationFailed)
-            .user(user_id)
-            .credential(cred_id)
-            .reason(err.code()),
-    );
-    err
-}
-
-/// Stored transport names back to the protocol enum (unknown names are dropped).
-pub(crate) fn transports(names: &[String]) -> Option<Vec<AuthenticatorTransport>> {
-    let parsed: Vec<AuthenticatorTransport> = names
-        .iter()
-        .filter_map(|n| serde_json::from_value(serde_json::Value::String(n.clone())).ok())
-        .collect();
-    (!parsed.is_empty()).then_some(parsed)
 }
