@@ -158,7 +158,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     credentials: &C,
     challenges: &S,
     input: RegistrationFinish,
-) -> Result<Credential, PasskeyError> {
+) -> Result<(Credential, PasskeyUser), PasskeyError> {
     let device_name = validate_device_name(input.device_name.as_deref().unwrap_or(""))?;
     let payload: Payload = match engine
         .consume(challenges, &input.state, Ceremony::Registration)
@@ -256,5 +256,5 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
             .user(Some(user_id))
             .credential(cred_id),
     );
-    Ok(credential)
+    Ok((credential, payload.user))
 }
