@@ -1,7 +1,10 @@
 //! The scope's handlers. They only parse, call the service, and render.
 
 use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
     http::{header, StatusCode},
+    middleware::Next,
     web, HttpRequest, HttpResponse,
 };
 use serde::Deserialize;
@@ -43,11 +46,25 @@ pub(crate) async fn passkeys_js() -> HttpResponse {
         .body(PASSKEYS_JS)
 }
 
+/// Middleware on the ceremony routes: the rate limit runs before any body is read.
+pub(crate) async fn rate_limited(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(data) = req.app_data::<PasskeysData>().cloned() {
+        if let Err(err) = data.rate_limit(req.request()).await {
+            return Ok(req.error_response(err).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
 pub(crate) async fn register_begin(
     svc: PasskeysData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PasskeyError> {
-    svc.rate_limit(&req).await?;
     let user = svc.resolve_user(&req).await?;
     let options = svc.start_registration(user).await?;
     Ok(HttpResponse::Ok().json(options))
@@ -55,10 +72,8 @@ pub(crate) async fn register_begin(
 
 pub(crate) async fn register_finish(
     svc: PasskeysData,
-    req: HttpRequest,
     body: JsonBody<RegistrationFinish>,
 ) -> Result<HttpResponse, PasskeyError> {
-    svc.rate_limit(&req).await?;
     let verified = svc.finish_registration(body.0).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"status": "ok", "credentialId": verified.credential.id_b64()})))
@@ -66,10 +81,8 @@ pub(crate) async fn register_finish(
 
 pub(crate) async fn authenticate_begin(
     svc: PasskeysData,
-    req: HttpRequest,
     body: OptionalJsonBody<AuthenticationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
-    svc.rate_limit(&req).await?;
     let options = svc.start_authentication(body.0.unwrap_or_default()).await?;
     Ok(HttpResponse::Ok().json(options))
 }
@@ -79,7 +92,6 @@ pub(crate) async fn authenticate_finish(
     req: HttpRequest,
     body: JsonBody<AuthenticationFinish>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    svc.rate_limit(&req).await?;
     // The counter and last-used time are committed inside `finish`, before anything below runs.
     let result = svc.finish_authentication(body.0).await?;
     #[cfg(feature = "session")]

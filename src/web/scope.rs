@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
-    web,
+    middleware::from_fn,
+    web, FromRequest, Handler, Responder,
 };
 use rand::Rng as _;
 
@@ -304,10 +305,10 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         let scope = web::scope(&self.path)
             .app_data(self.data())
             .app_data(BodyLimit(self.inner.engine.config.body_limit))
-            .service(resource("/register/begin").route(web::post().to(register_begin)))
-            .service(resource("/register/finish").route(web::post().to(register_finish)))
-            .service(resource("/authenticate/begin").route(web::post().to(authenticate_begin)))
-            .service(resource("/authenticate/finish").route(web::post().to(authenticate_finish)))
+            .service(ceremony("/register/begin", register_begin))
+            .service(ceremony("/register/finish", register_finish))
+            .service(ceremony("/authenticate/begin", authenticate_begin))
+            .service(ceremony("/authenticate/finish", authenticate_finish))
             .service(resource("/credentials").route(web::get().to(list_credentials)))
             .service(
                 resource("/credentials/{id}")
@@ -319,6 +320,19 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         let scope = scope.service(resource("/logout").route(web::post().to(logout)));
         scope.default_service(web::to(not_found))
     }
+}
+
+/// A ceremony route: POST only, rate-limited before its body is read.
+fn ceremony<F, Args>(path: &str, handler: F) -> impl HttpServiceFactory + 'static
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .wrap(from_fn(rate_limited))
+        .route(web::post().to(handler))
+        .default_service(web::to(method_not_allowed))
 }
 
 impl<C: CredentialStore, S: ChallengeStore> HttpServiceFactory for Passkeys<C, S> {

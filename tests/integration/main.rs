@@ -6,6 +6,9 @@
     clippy::panic
 )]
 
+mod custom_flow;
+#[path = "../../examples/custom_flow.rs"]
+mod custom_flow_example;
 mod fixtures;
 mod routes;
 
