@@ -7,7 +7,7 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, new_user_handle, Engine};
+use super::{metadata, metadata::transports, new_user_handle, origin, Engine};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
@@ -170,6 +170,14 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;
     let cred_id = Some(b64url(&reg.raw_id));
+    if !origin::accepted(&engine.config, &reg.response.client_data_json) {
+        return Err(engine.fail(
+            AuditEventKind::RegistrationFailed,
+            Some(user_id),
+            cred_id,
+            PasskeyError::AttestationVerificationFailed(None),
+        ));
+    }
     let verified = engine
         .core
         .register_credential(reg, &payload.state, None)

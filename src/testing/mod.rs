@@ -6,5 +6,5 @@
 
 mod authenticator;
 
-pub use self::authenticator::{SoftAuthenticator, SoftAuthenticatorError};
+pub use self::authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError};
 pub use crate::clock::FrozenClock;

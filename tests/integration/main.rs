@@ -10,6 +10,7 @@ mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
 mod fixtures;
+mod negative;
 mod routes;
 
 mod memory {
