@@ -999,7 +999,15 @@ async fn transport_and_management_matrix() {
         }
     }
     let path = format!("/auth/passkeys/credentials/{id}");
-    let mgmt: Vec<(&str, Method, String, Option<Value>, u16, &str)> = vec![
+    type MgmtCase = (
+        &'static str,
+        Method,
+        String,
+        Option<Value>,
+        u16,
+        &'static str,
+    );
+    let mgmt: Vec<MgmtCase> = vec![
         (
             "PATCH id not base64url",
             Method::PATCH,
