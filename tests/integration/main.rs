@@ -11,6 +11,7 @@ mod custom_flow;
 mod custom_flow_example;
 mod fixtures;
 mod negative;
+mod properties;
 mod routes;
 
 mod memory {
