@@ -125,7 +125,9 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
 #[allow(dead_code)] // the integration test includes this file for `routes`
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
+    env_logger::init_from_env(
+        env_logger::Env::default().default_filter_or("info,webauthn_rs_core=warn"),
+    );
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
