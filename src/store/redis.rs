@@ -40,10 +40,12 @@
 //!
 //! # Failures
 //!
-//! Every operation (pool checkout and command) is bounded by the store's
-//! [operation timeout](RedisChallengeStore::with_operation_timeout), 2 s by default, so an
-//! unreachable or stalled Redis turns into a [`RedisStoreError`], which the routes answer with
-//! 503 `store_unavailable` (the cause is logged). The pool reconnects by itself: when Redis is
+//! Getting a connection is bounded by the pool's `connection_timeout` (2 s with
+//! [`RedisChallengeStore::connect`]; bb8 checks each pooled connection with a `PING` within that
+//! time), and each command by the store's
+//! [operation timeout](RedisChallengeStore::with_operation_timeout), 2 s by default. So an
+//! unreachable or stalled Redis turns into a [`RedisStoreError`] within about 2 s, which the
+//! routes answer with 503 `store_unavailable` (the cause is logged). The pool reconnects by itself: when Redis is
 //! back, the next request is served without restarting the app. Neither handles nor payloads
 //! ever appear in errors or logs.
 
@@ -71,7 +73,7 @@ pub const DEFAULT_KEY_PREFIX: &str = "actix_passkeys:challenge:";
 /// Pool connection timeout used by [`RedisChallengeStore::connect`].
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Bound on one store operation (checkout + command) unless
+/// Bound on one Redis command (after checkout) unless
 /// [`RedisChallengeStore::with_operation_timeout`] says otherwise.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -84,7 +86,7 @@ pub enum RedisStoreError {
     /// connection attempts are logged as warnings.
     #[display("no Redis connection available within the pool's connection timeout")]
     PoolTimeout,
-    /// The operation did not finish within the store's operation timeout.
+    /// A command did not finish within the store's operation timeout.
     #[display("Redis did not answer within {_0:?}")]
     Timeout(#[error(not(source))] Duration),
     /// Redis, or the connection to it, failed.
@@ -205,9 +207,11 @@ impl RedisChallengeStore {
         self
     }
 
-    /// Upper bound on one operation: pool checkout plus the Redis command. Default:
-    /// [`DEFAULT_OPERATION_TIMEOUT`] (2 s). It guards against a Redis that accepts connections
-    /// but does not answer; the pool's connection timeout covers an unreachable one.
+    /// Upper bound on one Redis command, once a connection is checked out. Default:
+    /// [`DEFAULT_OPERATION_TIMEOUT`] (2 s). It guards against a Redis that stops answering on
+    /// an open connection; the pool's `connection_timeout` bounds the checkout (unreachable
+    /// Redis). When a command times out it may still have run: a timed-out `take` can consume
+    /// the challenge (the client retries the ceremony), never hand it out twice.
     #[must_use]
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = timeout;
@@ -236,13 +240,15 @@ impl RedisChallengeStore {
         key
     }
 
+    /// Runs one command under the operation timeout.
     async fn bounded<T>(
         &self,
-        op: impl Future<Output = Result<T, RedisStoreError>>,
+        command: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, RedisStoreError> {
-        tokio::time::timeout(self.operation_timeout, op)
-            .await
-            .map_err(|_| RedisStoreError::Timeout(self.operation_timeout))?
+        match tokio::time::timeout(self.operation_timeout, command).await {
+            Ok(result) => result.map_err(RedisStoreError::Redis),
+            Err(_) => Err(RedisStoreError::Timeout(self.operation_timeout)),
+        }
     }
 }
 
@@ -270,15 +276,9 @@ impl ChallengeStore for RedisChallengeStore {
         async move {
             let ttl = ttl_seconds(&record);
             let value = serde_json::to_string(&record).map_err(RedisStoreError::Serde)?;
-            self.bounded(async {
-                let mut conn = self.pool.get().await?;
-                let () = conn
-                    .set_ex(&key, value, ttl)
-                    .await
-                    .map_err(RedisStoreError::Redis)?;
-                Ok(())
-            })
-            .await
+            let mut conn = self.pool.get().await?;
+            let () = self.bounded(conn.set_ex(&key, value, ttl)).await?;
+            Ok(())
         }
     }
 
@@ -288,12 +288,8 @@ impl ChallengeStore for RedisChallengeStore {
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send {
         let key = self.key(handle);
         async move {
-            let value: Option<String> = self
-                .bounded(async {
-                    let mut conn = self.pool.get().await?;
-                    conn.get_del(&key).await.map_err(RedisStoreError::Redis)
-                })
-                .await?;
+            let mut conn = self.pool.get().await?;
+            let value: Option<String> = self.bounded(conn.get_del(&key)).await?;
             value
                 .map(|v| serde_json::from_str(&v).map_err(RedisStoreError::Serde))
                 .transpose()
