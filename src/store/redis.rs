@@ -89,11 +89,12 @@ pub enum RedisStoreError {
     /// A command did not finish within the store's operation timeout.
     #[display("Redis did not answer within {_0:?}")]
     Timeout(#[error(not(source))] Duration),
-    /// Redis, or the connection to it, failed.
-    #[display("Redis error")]
+    /// Redis, or the connection to it, failed. (Its text is part of this error's `Display`,
+    /// because the 503 log line shows one level of cause; it never contains a handle.)
+    #[display("Redis error: {_0}")]
     Redis(RedisError),
     /// A record could not be encoded, or a stored value is not a record.
-    #[display("challenge record (de)serialisation failed")]
+    #[display("challenge record (de)serialisation failed: {_0}")]
     Serde(serde_json::Error),
 }
 
