@@ -15,7 +15,9 @@ use actix_web::{cookie::Key, App, HttpServer};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
+    env_logger::init_from_env(
+        env_logger::Env::default().default_filter_or("info,webauthn_rs_core=warn"),
+    );
     let port = common::port();
     let config = PasskeyConfig::builder("localhost", "actix-passkeys quickstart")
         .origin(format!("http://localhost:{port}"))

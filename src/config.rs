@@ -12,6 +12,8 @@ pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(300);
 pub const MAX_CHALLENGE_TTL: Duration = Duration::from_secs(3600);
 /// Default client-side ceremony timeout hint: 60 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default step-up window of [`Fresh`](crate::Fresh): 5 minutes.
+pub const DEFAULT_FRESH_WINDOW: Duration = Duration::from_secs(300);
 /// Default JSON body limit of the ceremony routes: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
@@ -184,6 +186,7 @@ pub struct PasskeyConfig {
     pub(crate) sign_count_policy: SignCountPolicy,
     pub(crate) allow_backup_eligible_upgrade: bool,
     pub(crate) body_limit: usize,
+    pub(crate) fresh_window: Duration,
 }
 
 impl PasskeyConfig {
@@ -204,6 +207,7 @@ impl PasskeyConfig {
             sign_count_policy: SignCountPolicy::default(),
             allow_backup_eligible_upgrade: true,
             body_limit: DEFAULT_BODY_LIMIT,
+            fresh_window: DEFAULT_FRESH_WINDOW,
         }
     }
 
@@ -284,6 +288,11 @@ impl PasskeyConfig {
     pub fn body_limit(&self) -> usize {
         self.body_limit
     }
+
+    /// How recent a passkey sign-in must be for [`Fresh`](crate::Fresh) routes.
+    pub fn fresh_window(&self) -> Duration {
+        self.fresh_window
+    }
 }
 
 /// Builder for [`PasskeyConfig`]; every setter documents its default.
@@ -303,6 +312,7 @@ pub struct PasskeyConfigBuilder {
     sign_count_policy: SignCountPolicy,
     allow_backup_eligible_upgrade: bool,
     body_limit: usize,
+    fresh_window: Duration,
 }
 
 impl PasskeyConfigBuilder {
@@ -385,6 +395,13 @@ impl PasskeyConfigBuilder {
         self
     }
 
+    /// How recent a passkey sign-in must be for routes guarded by [`Fresh`](crate::Fresh)
+    /// (step-up before sensitive actions); above zero, at most 24 h. Default: 300 s.
+    pub fn fresh_window(mut self, window: Duration) -> Self {
+        self.fresh_window = window;
+        self
+    }
+
     /// Overrides settings from `PASSKEYS_*` environment variables that are set:
     ///
     /// | variable | setting |
@@ -401,6 +418,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_RESIDENT_KEY` | `discouraged` / `preferred` / `required` |
     /// | `PASSKEYS_SIGN_COUNT_POLICY` | `reject` / `disable` |
     /// | `PASSKEYS_BODY_LIMIT` | bytes |
+    /// | `PASSKEYS_FRESH_WINDOW` | seconds |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -505,6 +523,9 @@ impl PasskeyConfigBuilder {
         if let Some(v) = get("PASSKEYS_BODY_LIMIT") {
             self.body_limit = parse_number("body_limit", &v)?;
         }
+        if let Some(v) = get("PASSKEYS_FRESH_WINDOW") {
+            self.fresh_window = Duration::from_secs(parse_number("fresh_window", &v)?);
+        }
         Ok(self)
     }
 
@@ -549,6 +570,12 @@ impl PasskeyConfigBuilder {
                 "must be at least 1024 bytes",
             ));
         }
+        if self.fresh_window.is_zero() || self.fresh_window > Duration::from_secs(86_400) {
+            return Err(ConfigError::new(
+                "fresh_window",
+                "must be above zero and at most 86400 s",
+            ));
+        }
         Ok(PasskeyConfig {
             rp_id,
             rp_name: self.rp_name,
@@ -563,6 +590,7 @@ impl PasskeyConfigBuilder {
             sign_count_policy: self.sign_count_policy,
             allow_backup_eligible_upgrade: self.allow_backup_eligible_upgrade,
             body_limit: self.body_limit,
+            fresh_window: self.fresh_window,
         })
     }
 }
@@ -739,6 +767,7 @@ mod tests {
             (base().timeout(Duration::from_millis(999)), "timeout"),
             (base().timeout(Duration::from_secs(3601)), "timeout"),
             (base().body_limit(10), "body_limit"),
+            (base().fresh_window(Duration::ZERO), "fresh_window"),
         ];
         for (builder, field) in cases {
             let err = builder

@@ -56,6 +56,15 @@ pub enum PasskeyError {
     /// A management request named a credential that is not the caller's.
     #[display("Not found.")]
     NotFound,
+    /// The passkey sign-in is older than the step-up window of a [`Fresh`](crate::Fresh) route.
+    #[display("Please sign in again with your passkey.")]
+    ReauthenticationRequired,
+    /// Too many ceremony requests from this client; retry after the given number of seconds.
+    #[display("Too many requests; try again later.")]
+    RateLimited {
+        /// Seconds until a request would be accepted (sent as `Retry-After`).
+        retry_after: u64,
+    },
     /// The request was malformed: bad JSON, bad base64url, wrong content type, invalid field.
     #[display("{_0}")]
     InvalidRequest(#[display(skip)] &'static str),
@@ -84,6 +93,8 @@ impl PasskeyError {
             Self::CredentialDisabled => "credential_disabled",
             Self::NotAuthenticated => "not_authenticated",
             Self::NotFound => "not_found",
+            Self::ReauthenticationRequired => "reauthentication_required",
+            Self::RateLimited { .. } => "rate_limited",
             Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -103,7 +114,9 @@ impl PasskeyError {
             | Self::AssertionVerificationFailed(_)
             | Self::CloneDetected
             | Self::CredentialDisabled
-            | Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            | Self::NotAuthenticated
+            | Self::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -165,7 +178,16 @@ impl ResponseError for PasskeyError {
                 None => log::error!("passkeys: {} ({})", self.code(), status),
             }
         }
-        envelope(status, self.code(), &self.to_string())
+        let mut resp = envelope(status, self.code(), &self.to_string());
+        if let Self::RateLimited { retry_after } = self {
+            if let Ok(value) =
+                actix_web::http::header::HeaderValue::from_str(&retry_after.to_string())
+            {
+                resp.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+        }
+        resp
     }
 }
 
@@ -203,6 +225,16 @@ mod tests {
             (PasskeyError::CredentialDisabled, "credential_disabled", 401),
             (PasskeyError::NotAuthenticated, "not_authenticated", 401),
             (PasskeyError::NotFound, "not_found", 404),
+            (
+                PasskeyError::ReauthenticationRequired,
+                "reauthentication_required",
+                401,
+            ),
+            (
+                PasskeyError::RateLimited { retry_after: 3 },
+                "rate_limited",
+                429,
+            ),
             (PasskeyError::InvalidRequest("bad"), "invalid_request", 400),
             (PasskeyError::PayloadTooLarge, "payload_too_large", 413),
             (
@@ -220,6 +252,13 @@ mod tests {
             assert_eq!(err.code(), code);
             assert_eq!(err.status().as_u16(), status, "{code}");
         }
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after() {
+        let resp = PasskeyError::RateLimited { retry_after: 7 }.error_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get("retry-after").unwrap(), "7");
     }
 
     #[test]

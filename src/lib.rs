@@ -62,7 +62,7 @@ mod web;
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub use self::web::{
-    extract::Authenticated,
+    extract::{Authenticated, Fresh},
     session::{
         identify, sign_out, PasskeySession, SessionUserResolver, IDENTIFIED_USER_KEY,
         PASSKEY_SESSION_KEY,
@@ -86,8 +86,13 @@ pub use self::{
         MAX_DEVICE_NAME_CHARS,
     },
     web::{
+        extract::VerifiedAssertion,
+        rate_limit::{
+            MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend, MEMORY_RATE_LIMIT_KEYS,
+        },
         resolver::{AuthenticatedHook, UserResolver},
         scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH},
+        service::{PasskeysData, VerifiedRegistration},
     },
 };
 

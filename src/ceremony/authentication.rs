@@ -12,7 +12,7 @@ use webauthn_rs_core::{
     },
 };
 
-use super::{metadata::transports, Engine};
+use super::{metadata::transports, origin, Engine};
 use crate::{
     audit::AuditEventKind,
     config::SignCountPolicy,
@@ -211,6 +211,14 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         None => bound.is_some(),
     };
     if !handle_ok {
+        return Err(engine.fail(
+            AuditEventKind::AuthenticationFailed,
+            owner,
+            cred_id,
+            PasskeyError::AssertionVerificationFailed(None),
+        ));
+    }
+    if !origin::accepted(&engine.config, &rsp.response.client_data_json) {
         return Err(engine.fail(
             AuditEventKind::AuthenticationFailed,
             owner,

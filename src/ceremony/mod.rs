@@ -25,6 +25,7 @@ use crate::{
 
 pub(crate) mod authentication;
 pub(crate) mod metadata;
+pub(crate) mod origin;
 pub(crate) mod registration;
 
 /// Bytes of randomness in a state handle (256 bits).

@@ -7,7 +7,7 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, new_user_handle, Engine};
+use super::{metadata, metadata::transports, new_user_handle, origin, Engine};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
@@ -158,7 +158,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     credentials: &C,
     challenges: &S,
     input: RegistrationFinish,
-) -> Result<Credential, PasskeyError> {
+) -> Result<(Credential, PasskeyUser), PasskeyError> {
     let device_name = validate_device_name(input.device_name.as_deref().unwrap_or(""))?;
     let payload: Payload = match engine
         .consume(challenges, &input.state, Ceremony::Registration)
@@ -170,6 +170,14 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;
     let cred_id = Some(b64url(&reg.raw_id));
+    if !origin::accepted(&engine.config, &reg.response.client_data_json) {
+        return Err(engine.fail(
+            AuditEventKind::RegistrationFailed,
+            Some(user_id),
+            cred_id,
+            PasskeyError::AttestationVerificationFailed(None),
+        ));
+    }
     let verified = engine
         .core
         .register_credential(reg, &payload.state, None)
@@ -256,5 +264,5 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
             .user(Some(user_id))
             .credential(cred_id),
     );
-    Ok(credential)
+    Ok((credential, payload.user))
 }

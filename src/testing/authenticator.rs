@@ -195,3 +195,104 @@ impl SoftAuthenticator {
         serde_json::to_value(&asserted).map_err(err)
     }
 }
+
+/// Everything an assertion says, for hand-made (forged but validly signed) assertions in
+/// negative tests: flags, counter, origin, type and challenge are yours to choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AssertionSpec {
+    /// The rp id whose SHA-256 goes into the authenticator data.
+    pub rp_id: String,
+    /// `clientDataJSON.origin`.
+    pub origin: String,
+    /// `clientDataJSON.type` (normally `webauthn.get`).
+    pub type_: String,
+    /// `clientDataJSON.challenge` (base64url, as in the request options).
+    pub challenge: String,
+    /// Authenticator data flags (UP 0x01, UV 0x04, BE 0x08, BS 0x10).
+    pub flags: u8,
+    /// The signature counter.
+    pub counter: u32,
+    /// `response.userHandle`.
+    pub user_handle: Option<Vec<u8>>,
+}
+
+impl AssertionSpec {
+    /// A well-formed spec for `challenge` at `origin` / `rp_id`, flags UP|UV|BE|BS.
+    pub fn new(rp_id: &str, origin: &str, challenge: &str) -> Self {
+        Self {
+            rp_id: rp_id.to_owned(),
+            origin: origin.to_owned(),
+            type_: "webauthn.get".to_owned(),
+            challenge: challenge.to_owned(),
+            flags: 0x01 | 0x04 | 0x08 | 0x10,
+            counter: 1,
+            user_handle: None,
+        }
+    }
+}
+
+impl SoftAuthenticator {
+    /// The held passkey's user handle.
+    pub fn user_handle(&self) -> Option<Vec<u8>> {
+        self.client
+            .authenticator()
+            .store()
+            .as_ref()
+            .and_then(|p| p.user_handle.as_ref().map(|h| h.to_vec()))
+    }
+
+    /// Signs an assertion built from `spec` with the held passkey's private key (ES256) and
+    /// returns the `AuthenticationResponseJSON`. Nothing is checked: this is for proving that
+    /// the server refuses what a real authenticator would never send.
+    pub fn forge_assertion(&self, spec: &AssertionSpec) -> Result<Value, SoftAuthenticatorError> {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        use p256::ecdsa::{signature::Signer as _, Signature, SigningKey};
+        use passkey::crypto::coset::{cbor::Value as Cbor, Label};
+        use sha2::{Digest as _, Sha256};
+
+        let passkey = self
+            .client
+            .authenticator()
+            .store()
+            .as_ref()
+            .ok_or_else(|| SoftAuthenticatorError("no passkey held".into()))?;
+        let d = passkey
+            .key
+            .params
+            .iter()
+            .find_map(|(label, value)| match (label, value) {
+                (Label::Int(-4), Cbor::Bytes(d)) => Some(d.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| SoftAuthenticatorError("not a P-256 private key".into()))?;
+        let key = SigningKey::from_slice(&d).map_err(err)?;
+        let mut auth_data = Sha256::digest(spec.rp_id.as_bytes()).to_vec();
+        auth_data.push(spec.flags);
+        auth_data.extend_from_slice(&spec.counter.to_be_bytes());
+        let client_data = serde_json::to_vec(&json!({
+            "type": spec.type_,
+            "challenge": spec.challenge,
+            "origin": spec.origin,
+            "crossOrigin": false,
+        }))
+        .map_err(err)?;
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&Sha256::digest(&client_data));
+        let signature: Signature = key.sign(&signed);
+        let id = URL_SAFE_NO_PAD.encode(passkey.credential_id.to_vec());
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        Ok(json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64(&client_data),
+                "authenticatorData": b64(&auth_data),
+                "signature": b64(signature.to_der().as_bytes()),
+                "userHandle": spec.user_handle.as_deref().map(b64),
+            },
+            "clientExtensionResults": {},
+        }))
+    }
+}

@@ -13,7 +13,7 @@ mod authenticator;
 pub mod conformance;
 
 pub use self::{
-    authenticator::{SoftAuthenticator, SoftAuthenticatorError},
+    authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError},
     conformance::{
         check_challenge_store, check_challenge_store_with_clock, check_credential_store,
     },

@@ -1,16 +1,128 @@
-//! Extractors for handlers.
+//! Extractors for handlers: the signed-in user, a fresh sign-in for step-up, and the two finish
+//! ceremonies for custom flows.
+
+use std::ops::Deref;
+
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use crate::{
+    ceremony::{authentication::AuthenticationFinish, registration::RegistrationFinish},
+    error::PasskeyError,
+    model::AuthenticationResult,
+    web::{
+        body::JsonBody,
+        service::{PasskeysData, VerifiedRegistration},
+    },
+};
 
 #[cfg(feature = "session")]
-pub use self::authenticated::Authenticated;
+pub use self::session_extractors::{Authenticated, Fresh};
+
+/// Reads the finish body, applies the rate limit and runs `finish` on the configured service.
+fn ceremony<B, T>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    finish: fn(PasskeysData, B) -> LocalBoxFuture<'static, Result<T, PasskeyError>>,
+) -> LocalBoxFuture<'static, Result<T, PasskeyError>>
+where
+    B: serde::de::DeserializeOwned + 'static,
+    T: 'static,
+{
+    let data = req.app_data::<PasskeysData>().cloned();
+    let body = JsonBody::<B>::from_request(req, payload);
+    let req = req.clone();
+    Box::pin(async move {
+        let data = data.ok_or_else(|| {
+            PasskeyError::Configuration(
+                "PasskeysData is not in app data: mount with Passkeys::configure".into(),
+            )
+        })?;
+        data.rate_limit(&req).await?;
+        let body = body.await?;
+        finish(data, body.0).await
+    })
+}
+
+impl FromRequest for VerifiedRegistration {
+    type Error = PasskeyError;
+    type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
+
+    /// Verifies a `register/finish`-shaped body (`credential`, `state`, `deviceName`) against
+    /// the configured service and stores the credential before the handler runs.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ceremony(req, payload, |data, body: RegistrationFinish| {
+            Box::pin(async move { data.finish_registration(body).await })
+        })
+    }
+}
+
+/// A verified sign-in from an `authenticate/finish`-shaped body (`credential`, `state`), for
+/// login handlers that answer with their own token. The counter is already committed; the
+/// session is not touched (call [`VerifiedAssertion::sign_in`] for that).
+///
+/// ```
+/// use actix_passkeys::VerifiedAssertion;
+/// use actix_web::HttpResponse;
+///
+/// async fn token_login(assertion: VerifiedAssertion) -> HttpResponse {
+///     HttpResponse::Ok().json(serde_json::json!({
+///         "token": format!("token-for-{}", assertion.user_id),
+///         "userVerified": assertion.user_verified,
+///     }))
+/// }
+/// # actix_web::web::to(token_login);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAssertion(pub AuthenticationResult);
+
+impl Deref for VerifiedAssertion {
+    type Target = AuthenticationResult;
+
+    fn deref(&self) -> &AuthenticationResult {
+        &self.0
+    }
+}
+
+impl VerifiedAssertion {
+    /// Records the sign-in in the session as the scope's `authenticate/finish` does: renews the
+    /// session id and stores the [`PasskeySession`](crate::PasskeySession).
+    #[cfg(feature = "session")]
+    pub fn sign_in(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
+        let now = req
+            .app_data::<PasskeysData>()
+            .map_or_else(chrono::Utc::now, PasskeysData::now);
+        crate::web::session::sign_in(req, &self.0, now)
+    }
+}
+
+impl FromRequest for VerifiedAssertion {
+    type Error = PasskeyError;
+    type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ceremony(req, payload, |data, body: AuthenticationFinish| {
+            Box::pin(async move {
+                data.finish_authentication(body)
+                    .await
+                    .map(VerifiedAssertion)
+            })
+        })
+    }
+}
 
 #[cfg(feature = "session")]
-mod authenticated {
+mod session_extractors {
     use std::ops::Deref;
 
     use actix_web::{dev::Payload, FromRequest, HttpRequest};
     use futures_util::future::{ready, Ready};
 
-    use crate::{error::PasskeyError, web::session::PasskeySession};
+    use crate::{
+        config::DEFAULT_FRESH_WINDOW,
+        error::PasskeyError,
+        web::{service::PasskeysData, session::PasskeySession},
+    };
 
     /// The user signed in with a passkey (from the session bridge).
     ///
@@ -62,6 +174,53 @@ mod authenticated {
                     .map(Authenticated)
                     .ok_or(PasskeyError::NotAuthenticated),
             )
+        }
+    }
+
+    /// A passkey sign-in younger than the configured
+    /// [`fresh_window`](crate::PasskeyConfigBuilder::fresh_window): the step-up gate for
+    /// sensitive actions. Older sign-ins get 401 `reauthentication_required` (sign in again,
+    /// then retry); no sign-in gets 401 `not_authenticated`.
+    ///
+    /// ```
+    /// use actix_passkeys::Fresh;
+    /// use actix_web::HttpResponse;
+    ///
+    /// async fn delete_account(user: Fresh) -> HttpResponse {
+    ///     HttpResponse::Ok().body(format!("deleting {}", user.user_id))
+    /// }
+    /// # actix_web::web::to(delete_account);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Fresh(Authenticated);
+
+    impl Deref for Fresh {
+        type Target = PasskeySession;
+
+        fn deref(&self) -> &PasskeySession {
+            &self.0
+        }
+    }
+
+    impl FromRequest for Fresh {
+        type Error = PasskeyError;
+        type Future = Ready<Result<Self, PasskeyError>>;
+
+        fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+            let Some(session) = crate::web::session::current(req) else {
+                return ready(Err(PasskeyError::NotAuthenticated));
+            };
+            let data = req.app_data::<PasskeysData>();
+            let window = data.map_or(DEFAULT_FRESH_WINDOW, |d| d.config().fresh_window);
+            let now = data.map_or_else(chrono::Utc::now, PasskeysData::now);
+            let age = (now - session.authenticated_at)
+                .to_std()
+                .unwrap_or_default();
+            ready(if age <= window {
+                Ok(Fresh(Authenticated(session)))
+            } else {
+                Err(PasskeyError::ReauthenticationRequired)
+            })
         }
     }
 }

@@ -2,7 +2,10 @@
 
 pub(crate) mod body;
 pub(crate) mod extract;
+pub(crate) mod rate_limit;
 pub(crate) mod resolver;
+pub(crate) mod routes;
 pub(crate) mod scope;
+pub(crate) mod service;
 #[cfg(feature = "session")]
 pub(crate) mod session;

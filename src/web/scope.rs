@@ -4,15 +4,13 @@ use std::sync::Arc;
 
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
-    http::{header, StatusCode},
-    web, HttpRequest, HttpResponse,
+    middleware::from_fn,
+    web, FromRequest, Handler, Responder,
 };
 use rand::Rng as _;
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::{
-    audit::{AuditEventKind, AuditSink, LogAuditSink},
+    audit::{AuditSink, LogAuditSink},
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
         registration::{self, RegistrationFinish, RegistrationOptions},
@@ -20,31 +18,20 @@ use crate::{
     },
     clock::{Clock, SystemClock},
     config::PasskeyConfig,
-    error::{envelope, PasskeyError},
-    model::{
-        from_b64url, validate_device_name, AuthenticationResult, Credential, CredentialView,
-        PasskeyUser,
-    },
+    error::PasskeyError,
+    model::{AuthenticationResult, PasskeyUser},
     store::{ChallengeStore, CredentialStore},
     web::{
-        body::{BodyLimit, JsonBody, OptionalJsonBody},
+        body::BodyLimit,
+        rate_limit::RateLimit,
         resolver::{AuthenticatedHook, UserResolver},
+        routes::*,
+        service::{Inner, PasskeysData, VerifiedRegistration},
     },
 };
 
 /// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/auth/passkeys";
-
-/// The browser helper served at `<scope>/passkeys.js`.
-const PASSKEYS_JS: &str = include_str!("../../static/passkeys.js");
-
-struct Inner<C, S> {
-    engine: Engine,
-    credentials: C,
-    challenges: S,
-    resolver: Box<dyn UserResolver>,
-    hook: Option<Box<dyn AuthenticatedHook>>,
-}
 
 /// The passkey service: configuration, stores and app hooks. Mount it with
 /// `App::service(passkeys)` (at [`DEFAULT_PATH`] or the builder's path); it serves
@@ -111,6 +98,7 @@ pub struct PasskeysBuilder<C, S> {
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
     fake_key: Option<Vec<u8>>,
+    rate_limit: Option<RateLimit>,
 }
 
 impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
@@ -163,6 +151,12 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
         self
     }
 
+    /// Rate-limits the ceremony routes and extractors. Default: off (see [`RateLimit`] for why).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
         let fake_key = match self.fake_key {
@@ -187,6 +181,7 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
                 challenges: self.challenges,
                 resolver,
                 hook: self.hook,
+                rate_limit: self.rate_limit,
             }),
             path: self.path,
         })
@@ -222,6 +217,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             audit: Arc::new(LogAuditSink),
             clock: Arc::new(SystemClock),
             fake_key: None,
+            rate_limit: None,
         }
     }
 
@@ -253,9 +249,11 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     pub async fn finish_registration(
         &self,
         input: RegistrationFinish,
-    ) -> Result<Credential, PasskeyError> {
+    ) -> Result<VerifiedRegistration, PasskeyError> {
         let i = &self.inner;
-        registration::finish(&i.engine, &i.credentials, &i.challenges, input).await
+        let (credential, user) =
+            registration::finish(&i.engine, &i.credentials, &i.challenges, input).await?;
+        Ok(VerifiedRegistration { credential, user })
     }
 
     /// Begins a sign-in, username-first when `input.user_id` is set, else usernameless.
@@ -277,26 +275,45 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         authentication::finish(&i.engine, &i.credentials, &i.challenges, input).await
     }
 
+    /// A type-erased handle for handlers and extractors ([`PasskeysData`]).
+    pub fn data(&self) -> PasskeysData {
+        PasskeysData(self.inner.clone())
+    }
+
+    /// Mounts the scope and registers [`PasskeysData`] for the whole app, so handlers outside
+    /// the scope can use the ceremony extractors and [`Fresh`](crate::Fresh).
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let app = actix_web::App::new().configure(passkeys.configure());
+    /// # let _ = app;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
+        let this = self.clone();
+        move |cfg| {
+            cfg.app_data(this.data()).service(this);
+        }
+    }
+
     /// The scope with every route, mounted at the builder's path.
     pub fn scope(&self) -> actix_web::Scope {
         let resource =
             |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
         let scope = web::scope(&self.path)
-            .app_data(web::Data::from(Arc::clone(&self.inner)))
+            .app_data(self.data())
             .app_data(BodyLimit(self.inner.engine.config.body_limit))
-            .service(resource("/register/begin").route(web::post().to(register_begin::<C, S>)))
-            .service(resource("/register/finish").route(web::post().to(register_finish::<C, S>)))
-            .service(
-                resource("/authenticate/begin").route(web::post().to(authenticate_begin::<C, S>)),
-            )
-            .service(
-                resource("/authenticate/finish").route(web::post().to(authenticate_finish::<C, S>)),
-            )
-            .service(resource("/credentials").route(web::get().to(list_credentials::<C, S>)))
+            .service(ceremony("/register/begin", register_begin))
+            .service(ceremony("/register/finish", register_finish))
+            .service(ceremony("/authenticate/begin", authenticate_begin))
+            .service(ceremony("/authenticate/finish", authenticate_finish))
+            .service(resource("/credentials").route(web::get().to(list_credentials)))
             .service(
                 resource("/credentials/{id}")
-                    .route(web::patch().to(rename_credential::<C, S>))
-                    .route(web::delete().to(delete_credential::<C, S>)),
+                    .route(web::patch().to(rename_credential))
+                    .route(web::delete().to(delete_credential)),
             )
             .service(resource("/passkeys.js").route(web::get().to(passkeys_js)));
         #[cfg(feature = "session")]
@@ -305,158 +322,21 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     }
 }
 
+/// A ceremony route: POST only, rate-limited before its body is read.
+fn ceremony<F, Args>(path: &str, handler: F) -> impl HttpServiceFactory + 'static
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .wrap(from_fn(rate_limited))
+        .route(web::post().to(handler))
+        .default_service(web::to(method_not_allowed))
+}
+
 impl<C: CredentialStore, S: ChallengeStore> HttpServiceFactory for Passkeys<C, S> {
     fn register(self, config: &mut AppService) {
         self.scope().register(config);
     }
-}
-
-type Svc<C, S> = web::Data<Inner<C, S>>;
-
-async fn not_found() -> HttpResponse {
-    envelope(StatusCode::NOT_FOUND, "not_found", "Not found.")
-}
-
-async fn method_not_allowed() -> HttpResponse {
-    envelope(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        "Method not allowed.",
-    )
-}
-
-async fn passkeys_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(PASSKEYS_JS)
-}
-
-async fn register_begin<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PasskeyError> {
-    let user = svc.resolver.resolve(req).await?;
-    let options = registration::begin(&svc.engine, &svc.credentials, &svc.challenges, user).await?;
-    Ok(HttpResponse::Ok().json(options))
-}
-
-async fn register_finish<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    body: JsonBody<RegistrationFinish>,
-) -> Result<HttpResponse, PasskeyError> {
-    let credential =
-        registration::finish(&svc.engine, &svc.credentials, &svc.challenges, body.0).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ok", "credentialId": credential.id_b64()})))
-}
-
-async fn authenticate_begin<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    body: OptionalJsonBody<AuthenticationBegin>,
-) -> Result<HttpResponse, PasskeyError> {
-    let input = body.0.unwrap_or_default();
-    let options =
-        authentication::begin(&svc.engine, &svc.credentials, &svc.challenges, input).await?;
-    Ok(HttpResponse::Ok().json(options))
-}
-
-async fn authenticate_finish<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    req: HttpRequest,
-    body: JsonBody<AuthenticationFinish>,
-) -> Result<HttpResponse, actix_web::Error> {
-    // The counter and last-used time are committed inside `finish`, before anything below runs.
-    let result =
-        authentication::finish(&svc.engine, &svc.credentials, &svc.challenges, body.0).await?;
-    #[cfg(feature = "session")]
-    crate::web::session::sign_in(&req, &result, svc.engine.clock.now())?;
-    match &svc.hook {
-        Some(hook) => hook.call(req, result).await,
-        None => Ok(HttpResponse::Ok().json(json!({"status": "ok", "userId": result.user_id}))),
-    }
-}
-
-async fn list_credentials<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PasskeyError> {
-    let user = svc.resolver.resolve(req).await?;
-    let creds = svc
-        .credentials
-        .list_for_user(&user.id)
-        .await
-        .map_err(PasskeyError::store)?;
-    let views: Vec<CredentialView> = creds.iter().map(CredentialView::from).collect();
-    Ok(HttpResponse::Ok().json(views))
-}
-
-#[derive(Deserialize)]
-struct Rename {
-    #[serde(rename = "deviceName", alias = "device_name")]
-    device_name: String,
-}
-
-fn credential_id(path: &str) -> Result<Vec<u8>, PasskeyError> {
-    from_b64url(path)
-        .filter(|id| !id.is_empty())
-        .ok_or(PasskeyError::InvalidRequest(
-            "The credential id must be base64url.",
-        ))
-}
-
-async fn rename_credential<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody<Rename>,
-) -> Result<HttpResponse, PasskeyError> {
-    let user = svc.resolver.resolve(req).await?;
-    let id = credential_id(&path)?;
-    let name = validate_device_name(&body.0.device_name)?;
-    if name.is_empty() {
-        return Err(PasskeyError::InvalidRequest(
-            "deviceName must not be empty.",
-        ));
-    }
-    let renamed = svc
-        .credentials
-        .rename(&user.id, &id, &name)
-        .await
-        .map_err(PasskeyError::store)?;
-    if renamed {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(PasskeyError::NotFound)
-    }
-}
-
-async fn delete_credential<C: CredentialStore, S: ChallengeStore>(
-    svc: Svc<C, S>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PasskeyError> {
-    let user = svc.resolver.resolve(req).await?;
-    let id = credential_id(&path)?;
-    let deleted = svc
-        .credentials
-        .delete(&user.id, &id)
-        .await
-        .map_err(PasskeyError::store)?;
-    if !deleted {
-        return Err(PasskeyError::NotFound);
-    }
-    let engine = &svc.engine;
-    engine.audit(
-        engine
-            .event(AuditEventKind::CredentialRevoked)
-            .user(Some(&user.id))
-            .credential(Some(path.into_inner())),
-    );
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(feature = "session")]
-async fn logout(session: actix_session::Session) -> HttpResponse {
-    crate::web::session::sign_out(&session);
-    HttpResponse::NoContent().finish()
 }

@@ -257,6 +257,21 @@ impl<B: Backend> Ctx<B> {
     ) -> TestApp<
         impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
     > {
+        self.app_configured(move |cfg| {
+            cfg.service(passkeys)
+                .route("/signup", web::post().to(signup))
+                .route("/me", web::get().to(me));
+        })
+        .await
+    }
+
+    /// A test app with session middleware around whatever `routes` mounts.
+    pub async fn app_configured(
+        &self,
+        routes: impl FnOnce(&mut web::ServiceConfig),
+    ) -> TestApp<
+        impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+    > {
         let sessions = self.sessions.clone();
         let svc = atest::init_service(
             App::new()
@@ -266,9 +281,7 @@ impl<B: Backend> Ctx<B> {
                         .cookie_secure(false)
                         .build(),
                 )
-                .service(passkeys)
-                .route("/signup", web::post().to(signup))
-                .route("/me", web::get().to(me)),
+                .configure(routes),
         )
         .await;
         TestApp { svc, cookie: None }
@@ -295,6 +308,7 @@ pub struct Resp {
     pub body: Value,
     pub raw: Vec<u8>,
     pub content_type: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Resp {
@@ -369,6 +383,11 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let raw = atest::read_body(resp).await.to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         Resp {
@@ -376,6 +395,7 @@ where
             body,
             raw,
             content_type,
+            retry_after,
         }
     }
 

@@ -6,7 +6,12 @@
     clippy::panic
 )]
 
+mod custom_flow;
+#[path = "../../examples/custom_flow.rs"]
+mod custom_flow_example;
 mod fixtures;
+mod negative;
+mod properties;
 mod routes;
 
 mod memory {

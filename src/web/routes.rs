@@ -1,0 +1,174 @@
+//! The scope's handlers. They only parse, call the service, and render.
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::{header, StatusCode},
+    middleware::Next,
+    web, HttpRequest, HttpResponse,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    audit::AuditEventKind,
+    ceremony::{
+        authentication::{AuthenticationBegin, AuthenticationFinish},
+        registration::RegistrationFinish,
+    },
+    error::{envelope, PasskeyError},
+    model::{from_b64url, validate_device_name, CredentialView},
+    web::{
+        body::{JsonBody, OptionalJsonBody},
+        service::PasskeysData,
+    },
+};
+
+/// The browser helper served at `<scope>/passkeys.js`.
+const PASSKEYS_JS: &str = include_str!("../../static/passkeys.js");
+
+pub(crate) async fn not_found() -> HttpResponse {
+    envelope(StatusCode::NOT_FOUND, "not_found", "Not found.")
+}
+
+pub(crate) async fn method_not_allowed() -> HttpResponse {
+    envelope(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "Method not allowed.",
+    )
+}
+
+pub(crate) async fn passkeys_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(PASSKEYS_JS)
+}
+
+/// Middleware on the ceremony routes: the rate limit runs before any body is read.
+pub(crate) async fn rate_limited(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(data) = req.app_data::<PasskeysData>().cloned() {
+        if let Err(err) = data.rate_limit(req.request()).await {
+            return Ok(req.error_response(err).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+pub(crate) async fn register_begin(
+    svc: PasskeysData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolve_user(&req).await?;
+    let options = svc.start_registration(user).await?;
+    Ok(HttpResponse::Ok().json(options))
+}
+
+pub(crate) async fn register_finish(
+    svc: PasskeysData,
+    body: JsonBody<RegistrationFinish>,
+) -> Result<HttpResponse, PasskeyError> {
+    let verified = svc.finish_registration(body.0).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"status": "ok", "credentialId": verified.credential.id_b64()})))
+}
+
+pub(crate) async fn authenticate_begin(
+    svc: PasskeysData,
+    body: OptionalJsonBody<AuthenticationBegin>,
+) -> Result<HttpResponse, PasskeyError> {
+    let options = svc.start_authentication(body.0.unwrap_or_default()).await?;
+    Ok(HttpResponse::Ok().json(options))
+}
+
+pub(crate) async fn authenticate_finish(
+    svc: PasskeysData,
+    req: HttpRequest,
+    body: JsonBody<AuthenticationFinish>,
+) -> Result<HttpResponse, actix_web::Error> {
+    // The counter and last-used time are committed inside `finish`, before anything below runs.
+    let result = svc.finish_authentication(body.0).await?;
+    #[cfg(feature = "session")]
+    crate::web::session::sign_in(&req, &result, svc.now())?;
+    match svc.inner().hook() {
+        Some(hook) => hook.call(req, result).await,
+        None => Ok(HttpResponse::Ok().json(json!({"status": "ok", "userId": result.user_id}))),
+    }
+}
+
+pub(crate) async fn list_credentials(
+    svc: PasskeysData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolve_user(&req).await?;
+    let creds = svc.inner().list(user.id).await?;
+    let views: Vec<CredentialView> = creds.iter().map(CredentialView::from).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Rename {
+    #[serde(rename = "deviceName", alias = "device_name")]
+    device_name: String,
+}
+
+fn credential_id(path: &str) -> Result<Vec<u8>, PasskeyError> {
+    from_b64url(path)
+        .filter(|id| !id.is_empty())
+        .ok_or(PasskeyError::InvalidRequest(
+            "The credential id must be base64url.",
+        ))
+}
+
+pub(crate) async fn rename_credential(
+    svc: PasskeysData,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody<Rename>,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolve_user(&req).await?;
+    let id = credential_id(&path)?;
+    let name = validate_device_name(&body.0.device_name)?;
+    if name.is_empty() {
+        return Err(PasskeyError::InvalidRequest(
+            "deviceName must not be empty.",
+        ));
+    }
+    if svc.inner().rename(user.id, id, name).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(PasskeyError::NotFound)
+    }
+}
+
+pub(crate) async fn delete_credential(
+    svc: PasskeysData,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PasskeyError> {
+    let user = svc.resolve_user(&req).await?;
+    let id = credential_id(&path)?;
+    if !svc.inner().delete(user.id.clone(), id).await? {
+        return Err(PasskeyError::NotFound);
+    }
+    let engine = svc.inner().engine();
+    engine.audit(
+        engine
+            .event(AuditEventKind::CredentialRevoked)
+            .user(Some(&user.id))
+            .credential(Some(path.into_inner())),
+    );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(feature = "session")]
+pub(crate) async fn logout(session: actix_session::Session) -> HttpResponse {
+    crate::web::session::sign_out(&session);
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,287 @@
+//! The configured service behind a type-erased handle: [`PasskeysData`].
+//!
+//! [`Passkeys`](crate::Passkeys) is generic over its stores; handlers and extractors reach it
+//! through `PasskeysData` in app data, so they need no type parameters.
+
+use std::sync::Arc;
+
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+
+use crate::{
+    ceremony::{
+        authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
+        registration::{self, RegistrationFinish, RegistrationOptions},
+        Engine,
+    },
+    config::PasskeyConfig,
+    error::PasskeyError,
+    model::{AuthenticationResult, Credential, PasskeyUser},
+    store::{ChallengeStore, CredentialStore},
+    web::{
+        rate_limit::RateLimit,
+        resolver::{AuthenticatedHook, UserResolver},
+    },
+};
+
+/// A verified, stored registration: the new credential and the user it was registered for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedRegistration {
+    /// The stored credential.
+    pub credential: Credential,
+    /// The user the ceremony was begun for.
+    pub user: PasskeyUser,
+}
+
+pub(crate) struct Inner<C, S> {
+    pub(crate) engine: Engine,
+    pub(crate) credentials: C,
+    pub(crate) challenges: S,
+    pub(crate) resolver: Box<dyn UserResolver>,
+    pub(crate) hook: Option<Box<dyn AuthenticatedHook>>,
+    pub(crate) rate_limit: Option<RateLimit>,
+}
+
+/// What the web layer needs from the service, without its store types.
+pub(crate) trait Ceremonies: Send + Sync + 'static {
+    fn engine(&self) -> &Engine;
+    fn resolver(&self) -> &dyn UserResolver;
+    fn hook(&self) -> Option<&dyn AuthenticatedHook>;
+    fn rate_limit(&self) -> Option<&RateLimit>;
+    fn start_registration(
+        &self,
+        user: PasskeyUser,
+    ) -> LocalBoxFuture<'_, Result<RegistrationOptions, PasskeyError>>;
+    fn finish_registration(
+        &self,
+        input: RegistrationFinish,
+    ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>>;
+    fn start_authentication(
+        &self,
+        input: AuthenticationBegin,
+    ) -> LocalBoxFuture<'_, Result<AuthenticationOptions, PasskeyError>>;
+    fn finish_authentication(
+        &self,
+        input: AuthenticationFinish,
+    ) -> LocalBoxFuture<'_, Result<AuthenticationResult, PasskeyError>>;
+    fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>>;
+    fn rename(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+        name: String,
+    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>>;
+    fn delete(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>>;
+}
+
+impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
+    fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn resolver(&self) -> &dyn UserResolver {
+        self.resolver.as_ref()
+    }
+
+    fn hook(&self) -> Option<&dyn AuthenticatedHook> {
+        self.hook.as_deref()
+    }
+
+    fn rate_limit(&self) -> Option<&RateLimit> {
+        self.rate_limit.as_ref()
+    }
+
+    fn start_registration(
+        &self,
+        user: PasskeyUser,
+    ) -> LocalBoxFuture<'_, Result<RegistrationOptions, PasskeyError>> {
+        Box::pin(registration::begin(
+            &self.engine,
+            &self.credentials,
+            &self.challenges,
+            user,
+        ))
+    }
+
+    fn finish_registration(
+        &self,
+        input: RegistrationFinish,
+    ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>> {
+        Box::pin(async move {
+            let (credential, user) =
+                registration::finish(&self.engine, &self.credentials, &self.challenges, input)
+                    .await?;
+            Ok(VerifiedRegistration { credential, user })
+        })
+    }
+
+    fn start_authentication(
+        &self,
+        input: AuthenticationBegin,
+    ) -> LocalBoxFuture<'_, Result<AuthenticationOptions, PasskeyError>> {
+        Box::pin(authentication::begin(
+            &self.engine,
+            &self.credentials,
+            &self.challenges,
+            input,
+        ))
+    }
+
+    fn finish_authentication(
+        &self,
+        input: AuthenticationFinish,
+    ) -> LocalBoxFuture<'_, Result<AuthenticationResult, PasskeyError>> {
+        Box::pin(authentication::finish(
+            &self.engine,
+            &self.credentials,
+            &self.challenges,
+            input,
+        ))
+    }
+
+    fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>> {
+        Box::pin(async move {
+            self.credentials
+                .list_for_user(&user_id)
+                .await
+                .map_err(PasskeyError::store)
+        })
+    }
+
+    fn rename(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+        name: String,
+    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>> {
+        Box::pin(async move {
+            self.credentials
+                .rename(&user_id, &id, &name)
+                .await
+                .map_err(PasskeyError::store)
+        })
+    }
+
+    fn delete(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>> {
+        Box::pin(async move {
+            self.credentials
+                .delete(&user_id, &id)
+                .await
+                .map_err(PasskeyError::store)
+        })
+    }
+}
+
+/// A handle to the configured [`Passkeys`](crate::Passkeys) service for handlers and
+/// extractors: begin and finish ceremonies in your own routes.
+///
+/// The scope provides it to its own routes; for routes outside the scope register it with
+/// [`Passkeys::configure`](crate::Passkeys::configure) (or `App::app_data(passkeys.data())`).
+///
+/// ```
+/// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
+/// use actix_web::HttpResponse;
+///
+/// // Sign-up that creates the account and asks for its first passkey in one step.
+/// async fn signup_begin(passkeys: PasskeysData) -> Result<HttpResponse, PasskeyError> {
+///     let user = PasskeyUser::new("u-123", "carol@example.com", "Carol");
+///     let options = passkeys.start_registration(user).await?;
+///     Ok(HttpResponse::Ok().json(options))
+/// }
+/// # actix_web::web::to(signup_begin);
+/// ```
+#[derive(Clone)]
+pub struct PasskeysData(pub(crate) Arc<dyn Ceremonies>);
+
+impl std::fmt::Debug for PasskeysData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PasskeysData")
+            .field(self.0.engine())
+            .finish()
+    }
+}
+
+impl PasskeysData {
+    /// The configuration in force.
+    pub fn config(&self) -> &PasskeyConfig {
+        &self.0.engine().config
+    }
+
+    /// The service clock's current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.engine().clock.now()
+    }
+
+    /// Resolves the request's user with the configured [`UserResolver`].
+    pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
+        self.0.resolver().resolve(req.clone()).await
+    }
+
+    /// Begins a registration for `user`.
+    pub async fn start_registration(
+        &self,
+        user: PasskeyUser,
+    ) -> Result<RegistrationOptions, PasskeyError> {
+        self.0.start_registration(user).await
+    }
+
+    /// Verifies and stores a registration.
+    pub async fn finish_registration(
+        &self,
+        input: RegistrationFinish,
+    ) -> Result<VerifiedRegistration, PasskeyError> {
+        self.0.finish_registration(input).await
+    }
+
+    /// Begins a sign-in: username-first when `input.user_id` is set, else usernameless.
+    pub async fn start_authentication(
+        &self,
+        input: AuthenticationBegin,
+    ) -> Result<AuthenticationOptions, PasskeyError> {
+        self.0.start_authentication(input).await
+    }
+
+    /// Verifies a sign-in and commits its counter (no session change).
+    pub async fn finish_authentication(
+        &self,
+        input: AuthenticationFinish,
+    ) -> Result<AuthenticationResult, PasskeyError> {
+        self.0.finish_authentication(input).await
+    }
+
+    /// Applies the configured rate limit (if any) to `req`.
+    pub(crate) async fn rate_limit(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
+        match self.0.rate_limit() {
+            Some(limit) => limit.check(req, self.now()).await,
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &dyn Ceremonies {
+        self.0.as_ref()
+    }
+}
+
+impl FromRequest for PasskeysData {
+    type Error = PasskeyError;
+    type Future = Ready<Result<Self, PasskeyError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.app_data::<PasskeysData>().cloned().ok_or_else(|| {
+            PasskeyError::Configuration(
+                "PasskeysData is not in app data: mount with Passkeys::configure or add App::app_data(passkeys.data())"
+                    .into(),
+            )
+        }))
+    }
+}
