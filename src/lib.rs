@@ -40,7 +40,9 @@
 //!
 //! - `session` (default): the actix-session bridge — [`Authenticated`], [`identify`],
 //!   [`SessionUserResolver`], the `logout` route.
-//! - `sqlite` (default), `postgres`, `redis`: reserved for the Diesel and Redis stores.
+//! - `sqlite` (default), `postgres`: reserved for the Diesel stores.
+//! - `redis`: [`store::redis::RedisChallengeStore`], challenges in Redis (bb8-redis) for apps
+//!   running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Credential, UsageUpdate};
 
 pub mod memory;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 
 /// Which ceremony a challenge was issued for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

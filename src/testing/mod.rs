@@ -1,10 +1,21 @@
 //! Test kit (feature `testing`): a software authenticator that speaks the wire contract, for
-//! integration tests of apps that use this crate.
+//! integration tests of apps that use this crate, and the store conformance kit, for anyone
+//! writing a store.
 //!
 //! [`SoftAuthenticator`] wraps the `passkey` crate's authenticator and client: give it the
 //! `publicKey` object a begin route answered, get back the JSON a browser would send.
+//!
+//! [`check_challenge_store`] and [`check_credential_store`] check the properties the ceremonies
+//! rely on (single use, atomic counter updates, ownership, …) against any store; see
+//! [`conformance`].
 
 mod authenticator;
+pub mod conformance;
 
-pub use self::authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError};
+pub use self::{
+    authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError},
+    conformance::{
+        check_challenge_store, check_challenge_store_with_clock, check_credential_store,
+    },
+};
 pub use crate::clock::FrozenClock;

@@ -67,6 +67,52 @@ impl Backend for Memory {
     }
 }
 
+/// Memory credentials, challenges in the local Redis (127.0.0.1:6379, or `REDIS_URL`) under a
+/// key prefix of the test's own; its keys are removed when the test ends.
+#[cfg(feature = "redis")]
+pub struct Redis;
+
+/// Deletes the keys under its prefix on drop (SCAN + DEL).
+#[cfg(feature = "redis")]
+pub struct RedisKeys(String);
+
+#[cfg(feature = "redis")]
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+#[cfg(feature = "redis")]
+impl Drop for RedisKeys {
+    fn drop(&mut self) {
+        use actix_passkeys::store::redis::bb8_redis::redis::{self, Commands as _};
+        let Ok(mut conn) = redis::Client::open(redis_url()).and_then(|c| c.get_connection()) else {
+            return;
+        };
+        let keys: Vec<String> = conn
+            .scan_match::<_, String>(format!("{}*", self.0))
+            .map(|iter| iter.collect())
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query(&mut conn);
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Backend for Redis {
+    type C = actix_passkeys::store::memory::MemoryCredentialStore;
+    type S = actix_passkeys::store::redis::RedisChallengeStore;
+    type Guard = RedisKeys;
+    async fn create(_clock: &FrozenClock) -> (Self::C, Self::S, RedisKeys) {
+        let prefix = format!("actix_passkeys_test:routes:{}:", uuid::Uuid::new_v4());
+        let store = Self::S::connect(&redis_url())
+            .await
+            .unwrap()
+            .with_key_prefix(prefix.clone());
+        (Self::C::new(), store, RedisKeys(prefix))
+    }
+}
+
 /// Audit events, recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder(pub Arc<Mutex<Vec<AuditEvent>>>);

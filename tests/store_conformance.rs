@@ -1,0 +1,139 @@
+//! The shipped stores against the public conformance kit, using only the public API (the proof
+//! that third-party stores can run the kit from their own tests).
+//!
+//! Backends that need a server run against the local one: Redis at 127.0.0.1:6379 (override
+//! with `REDIS_URL`). Each run uses its own key prefix and removes its keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use actix_passkeys::{
+    store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+    testing::{
+        check_challenge_store, check_challenge_store_with_clock, check_credential_store,
+        FrozenClock,
+    },
+};
+
+#[actix_rt::test]
+async fn memory_challenge_store() {
+    check_challenge_store(&MemoryChallengeStore::new()).await;
+}
+
+#[actix_rt::test]
+async fn memory_challenge_store_with_frozen_clock() {
+    let clock = FrozenClock::new();
+    let store = MemoryChallengeStore::new().with_clock(Arc::new(clock.clone()));
+    check_challenge_store_with_clock(&store, &clock).await;
+}
+
+#[actix_rt::test]
+async fn memory_credential_store() {
+    check_credential_store(&MemoryCredentialStore::new()).await;
+}
+
+// SQL stores (feature `sqlite` / `postgres`): add `check_credential_store` and
+// `check_challenge_store` tests for them here, next to Redis.
+
+#[cfg(feature = "redis")]
+mod redis {
+    use actix_passkeys::{
+        store::{
+            redis::{bb8_redis::redis, RedisChallengeStore},
+            Ceremony, ChallengeRecord, ChallengeStore as _,
+        },
+        testing::check_challenge_store,
+    };
+
+    fn url() -> String {
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    }
+
+    fn unique_prefix(test: &str) -> String {
+        format!("actix_passkeys_test:{test}:{}:", uuid::Uuid::new_v4())
+    }
+
+    /// Keys under `prefix`, found with SCAN.
+    async fn keys(prefix: &str) -> Vec<String> {
+        let client = redis::Client::open(url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let mut cursor = 0u64;
+        let mut keys = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            keys.extend(batch);
+            if next == 0 {
+                return keys;
+            }
+            cursor = next;
+        }
+    }
+
+    /// Deletes every key under `prefix` (SCAN + DEL); returns how many there were.
+    async fn clean(prefix: &str) -> usize {
+        let keys = keys(prefix).await;
+        if !keys.is_empty() {
+            let client = redis::Client::open(url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let () = redis::cmd("DEL")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        keys.len()
+    }
+
+    #[actix_rt::test]
+    async fn redis_challenge_store() {
+        let prefix = unique_prefix("conformance");
+        let store = RedisChallengeStore::connect(&url())
+            .await
+            .unwrap()
+            .with_key_prefix(prefix.clone());
+        check_challenge_store(&store).await;
+        assert_eq!(clean(&prefix).await, 0, "the kit takes what it puts");
+    }
+
+    #[actix_rt::test]
+    async fn redis_keys_hide_handles_and_carry_the_grace_ttl() {
+        let prefix = unique_prefix("keys");
+        let store = RedisChallengeStore::connect(&url())
+            .await
+            .unwrap()
+            .with_key_prefix(prefix.clone());
+        let handle = "a-handle-that-must-not-appear-in-redis";
+        let now = chrono::Utc::now();
+        let record = ChallengeRecord {
+            ceremony: Ceremony::Registration,
+            payload: "{}".to_owned(),
+            created_at: now,
+            expires_at: now + chrono::Duration::seconds(300),
+        };
+        store.put(handle, record.clone()).await.unwrap();
+        let keys = keys(&prefix).await;
+        assert_eq!(keys.len(), 1);
+        assert!(!keys[0].contains(handle), "the key is a hash of the handle");
+        let client = redis::Client::open(url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&keys[0])
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            (355..=360).contains(&ttl),
+            "TTL = lifetime + 60 s grace, got {ttl}"
+        );
+        assert_eq!(store.take(handle).await.unwrap(), Some(record));
+        assert_eq!(clean(&prefix).await, 0, "GETDEL removed the key");
+    }
+}
