@@ -436,3 +436,71 @@ async fn expired_replayed_and_cross_ceremony_states_over_redis() {
     // One authenticate/begin state above was never finished; everything else was consumed.
     assert_eq!(clean(&prefix).await, 1);
 }
+
+#[actix_rt::test]
+async fn rate_limit_budget_is_shared_between_instances() {
+    use actix_passkeys::{store::redis::RedisRateLimit, RateLimit};
+    let prefix = unique_prefix("rate");
+    let clock = FrozenClock::new();
+    let make = || {
+        let limit = RateLimit::new(3, 1.0)
+            .key(|_| Some("client-1".to_owned()))
+            .backend(RedisRateLimit::new(redis_pool()).with_key_prefix(prefix.clone()));
+        Passkeys::builder(
+            PasskeyConfig::builder("localhost", "T")
+                .origin(ORIGIN)
+                .build()
+                .unwrap(),
+            MemoryCredentialStore::new(),
+            actix_passkeys::store::memory::MemoryChallengeStore::new(),
+        )
+        .clock(clock.clone())
+        .rate_limit(limit)
+        .build()
+        .unwrap()
+    };
+    let a = atest::init_service(App::new().service(make())).await;
+    let b = atest::init_service(App::new().service(make())).await;
+    let call = |svc_name: &str| {
+        atest::TestRequest::post()
+            .uri(BEGIN)
+            .insert_header(("x-instance", svc_name.to_owned()))
+            .to_request()
+    };
+    assert_eq!(
+        atest::call_service(&a, call("a")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        atest::call_service(&b, call("b")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        atest::call_service(&a, call("a")).await.status(),
+        StatusCode::OK
+    );
+    let resp = atest::call_service(&b, call("b")).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "budget shared across instances"
+    );
+    assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
+    let body: Value = atest::read_body_json(resp).await;
+    assert_eq!(body["error"]["code"], "rate_limited");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        atest::call_service(&a, call("a")).await.status(),
+        StatusCode::OK,
+        "refilled"
+    );
+    assert!(clean(&prefix).await >= 1);
+}
+
+fn redis_pool() -> actix_passkeys::store::redis::RedisPool {
+    let manager =
+        actix_passkeys::store::redis::bb8_redis::RedisConnectionManager::new(url()).unwrap();
+    actix_passkeys::store::redis::bb8_redis::bb8::Pool::builder()
+        .connection_timeout(Duration::from_secs(2))
+        .build_unchecked(manager)
+}
