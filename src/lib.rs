@@ -40,7 +40,11 @@
 //!
 //! - `session` (default): the actix-session bridge — [`Authenticated`], [`identify`],
 //!   [`SessionUserResolver`], the `logout` route.
-//! - `sqlite` (default), `postgres`, `redis`: reserved for the Diesel and Redis stores.
+//! - `sqlite` (default): [`store::diesel::sqlite`] — credentials and challenges in an embedded
+//!   SQLite file (compiled in, nothing to install), with embedded migrations.
+//! - `postgres`: [`store::diesel::pg`] — credentials and challenges in PostgreSQL over
+//!   diesel-async and bb8 (pure Rust, no libpq), with embedded migrations.
+//! - `redis`: reserved for the Redis challenge store.
 //! - `testing`: [`testing`] — a software authenticator for tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
