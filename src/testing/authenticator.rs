@@ -113,7 +113,6 @@ impl SoftAuthenticator {
     }
 
     /// Runs the client at another origin (for origin checks).
-    #[must_use]
     pub fn at_origin(mut self, origin: &str) -> Result<Self, SoftAuthenticatorError> {
         self.origin = Url::parse(origin).map_err(err)?;
         Ok(self)

@@ -1,5 +1,10 @@
 //! Route-level integration tests: the real app, a real software authenticator, real stores.
-#![allow(unreachable_pub)]
+#![allow(
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_stores;
