@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! DATABASE_URL=postgres://postgres@127.0.0.1/app REDIS_URL=redis://127.0.0.1:6379 \
-//! SESSION_KEY=$(openssl rand -hex 64) PASSKEYS_RP_ID=localhost \
+//! SESSION_KEY=$(openssl rand -hex 64) PASSKEYS_RP_ID=localhost PASSKEYS_RP_NAME="My app" \
 //! PASSKEYS_ORIGINS=http://localhost:8080 cargo run --example postgres_redis --features postgres
 //! ```
 

@@ -301,6 +301,11 @@ impl<B: Backend> Ctx<B> {
         }
     }
 
+    /// What cleans this test's storage up (the temp dir, the database).
+    pub fn guard(&self) -> &B::Guard {
+        &self._guard
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         use actix_passkeys::Clock as _;
         self.clock.now()
