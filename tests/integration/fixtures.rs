@@ -302,6 +302,7 @@ impl<B: Backend> Ctx<B> {
     }
 
     /// What cleans this test's storage up (the temp dir, the database).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))] // the SQLite restart test
     pub fn guard(&self) -> &B::Guard {
         &self._guard
     }
