@@ -139,6 +139,15 @@ async fn challenge_lifetime<S: ChallengeStore>(
     assert_eq!(store.take("h1").await.unwrap(), Some(r));
     assert_eq!(store.take("h1").await.unwrap(), None);
 
+    // Of many concurrent takes of one handle, exactly one gets the record.
+    store.put("h0", record(300)).await.unwrap();
+    let takes = futures_util::future::join_all((0..32).map(|_| store.take("h0"))).await;
+    let won = takes
+        .into_iter()
+        .filter(|t| t.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(won, 1);
+
     // Past expiry but within the grace period: still handed out (the ceremony layer says
     // `challenge_expired`).
     let r = record(300);
@@ -219,6 +228,15 @@ mod sqlite {
         assert_eq!(table_names(&mut conn).len(), 2);
         drop(conn);
         assert_eq!(sqlite::run_migrations(&path).await.unwrap(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn concurrent_runners_migrate_once() {
+        let (_dir, path) = temp_db();
+        let runs =
+            futures_util::future::join_all((0..4).map(|_| sqlite::run_migrations(&path))).await;
+        let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
+        assert_eq!(applied, 1);
     }
 
     #[actix_rt::test]
@@ -393,6 +411,15 @@ mod pg {
         assert!(tables[1].is_empty());
         assert_eq!(tables[2], tables[0]);
         assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn concurrent_runners_migrate_once() {
+        let db = PgDatabase::create().await;
+        let runs =
+            futures_util::future::join_all((0..4).map(|_| pg::run_migrations(&db.url))).await;
+        let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
+        assert_eq!(applied, 1);
     }
 
     #[actix_rt::test]

@@ -118,7 +118,8 @@ pub(crate) mod sqlite {
     /// missing; a `sqlite://` prefix is accepted) and returns how many ran; `Ok(0)` when the
     /// schema is current (calling it again is a no-op).
     ///
-    /// Safe to await inside `#[actix_web::main]`: it runs on Tokio's blocking pool.
+    /// Safe to await inside `#[actix_web::main]`: it runs on Tokio's blocking pool. The run is
+    /// one write transaction, so processes starting together migrate once.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), actix_passkeys::store::diesel::MigrationError> {
@@ -132,9 +133,12 @@ pub(crate) mod sqlite {
             let mut conn = SqliteConnection::establish(&path).map_err(MigrationError::Connect)?;
             conn.batch_execute(crate::store::diesel::sqlite::PRAGMAS)
                 .map_err(|e| MigrationError::Run(Box::new(e)))?;
+            // One write transaction around the whole run: processes starting together
+            // migrate one after the other (busy_timeout), never twice.
             let ran = conn
-                .run_pending_migrations(MIGRATIONS)
-                .map(|v| v.len())
+                .immediate_transaction(|conn| {
+                    conn.run_pending_migrations(MIGRATIONS).map(|v| v.len())
+                })
                 .map_err(MigrationError::Run)?;
             if ran > 0 {
                 log::info!("actix-passkeys: applied {ran} SQLite migration(s)");

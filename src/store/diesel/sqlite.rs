@@ -50,9 +50,10 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 /// A bb8 pool of SQLite connections.
 pub type SqlitePool = bb8::Pool<SqliteConn>;
 
-/// Run on every connection this module opens.
+/// Run on every connection this module opens. The busy timeout comes first so that the switch
+/// to WAL on a new file waits for, rather than fails on, a connection opened at the same time.
 pub const PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
 
 /// How long [`connect`] and [`pool_builder`] pools wait for a connection before failing.
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
