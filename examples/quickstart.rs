@@ -1,13 +1,15 @@
 //! `cargo run --example quickstart`: passkeys on http://localhost:8080 with nothing to install.
 //!
-//! In-memory credentials and challenges, cookie sessions. Configure with `PORT` and the
-//! `PASSKEYS_*` variables (rp id `localhost` and origin `http://localhost:$PORT` by default).
+//! Credentials in SQLite (`passkeys.db` in the working directory, or the file `DATABASE_URL`
+//! names, e.g. `sqlite://data/passkeys.db`), migrated on start, so passkeys survive restarts.
+//! Challenges in memory, cookie sessions. Configure with `PORT` and the `PASSKEYS_*` variables
+//! (rp id `localhost` and origin `http://localhost:$PORT` by default).
 
 #[path = "common/mod.rs"]
 mod common;
 
 use actix_passkeys::{
-    store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+    store::{diesel::sqlite, memory::MemoryChallengeStore},
     PasskeyConfig, Passkeys,
 };
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
@@ -23,11 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .origin(format!("http://localhost:{port}"))
         .apply_env()?
         .build()?;
-    let passkeys = Passkeys::new(
-        config,
-        MemoryCredentialStore::new(),
-        MemoryChallengeStore::new(),
-    )?;
+    let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| "passkeys.db".to_owned());
+    sqlite::run_migrations(&database).await?;
+    let credentials = sqlite::SqliteCredentialStore::connect(&database).await?;
+    let passkeys = Passkeys::new(config, credentials, MemoryChallengeStore::new())?;
     let key = Key::generate();
     let server = HttpServer::new(move || {
         App::new()
@@ -40,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .bind(("localhost", port))?
     .run();
-    println!("actix-passkeys quickstart: open http://localhost:{port}");
+    println!("actix-passkeys quickstart: open http://localhost:{port} (passkeys in {database})");
     server.await?;
     Ok(())
 }

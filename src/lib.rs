@@ -40,9 +40,12 @@
 //!
 //! - `session` (default): the actix-session bridge — [`Authenticated`], [`identify`],
 //!   [`SessionUserResolver`], the `logout` route.
-//! - `sqlite` (default), `postgres`: reserved for the Diesel stores.
-//! - `redis`: [`store::redis::RedisChallengeStore`], challenges in Redis (bb8-redis) for apps
-//!   running several instances.
+//! - `sqlite` (default): [`store::diesel::sqlite`] — credentials and challenges in an embedded
+//!   SQLite file (compiled in, nothing to install), with embedded migrations.
+//! - `postgres`: [`store::diesel::pg`] — credentials and challenges in PostgreSQL over
+//!   diesel-async and bb8 (pure Rust, no libpq), with embedded migrations.
+//! - `redis`: [`store::redis::RedisChallengeStore`] and [`store::redis::RedisRateLimit`] — challenges
+//!   and rate-limit buckets in Redis (bb8-redis) for apps running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

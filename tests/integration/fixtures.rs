@@ -98,6 +98,76 @@ impl Drop for RedisKeys {
     }
 }
 
+/// PostgreSQL server for the tests: `PASSKEYS_TEST_PG`, default the local trust-auth server.
+#[cfg(feature = "postgres")]
+pub fn pg_server() -> String {
+    std::env::var("PASSKEYS_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A fresh PostgreSQL database for one test, dropped (WITH (FORCE)) when this is dropped.
+#[cfg(feature = "postgres")]
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PgDatabase {
+    /// Creates an empty database `pk_<random>` (no migrations).
+    pub async fn create() -> Self {
+        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+        let name = format!("pk_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            diesel_async::AsyncPgConnection::establish(&format!("{}/test", pg_server()))
+                .await
+                .expect("PostgreSQL at PASSKEYS_TEST_PG (default 127.0.0.1:5432, db `test`)");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let url = format!("{}/{name}", pg_server());
+        Self { name, url }
+    }
+
+    /// Creates a database and runs the embedded migrations.
+    pub async fn migrated() -> Self {
+        let db = Self::create().await;
+        actix_passkeys::store::diesel::pg::run_migrations(&db.url)
+            .await
+            .expect("migrations");
+        db
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime: drop the database from a thread with its own.
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin =
+                    diesel_async::AsyncPgConnection::establish(&format!("{}/test", pg_server()))
+                        .await?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) && !std::thread::panicking() {
+            panic!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
 #[cfg(feature = "redis")]
 impl Backend for Redis {
     type C = actix_passkeys::store::memory::MemoryCredentialStore;
@@ -110,6 +180,52 @@ impl Backend for Redis {
             .unwrap()
             .with_key_prefix(prefix.clone());
         (Self::C::new(), store, RedisKeys(prefix))
+    }
+}
+
+/// PostgreSQL stores on a fresh, migrated database per test.
+#[cfg(feature = "postgres")]
+pub struct Postgres;
+
+#[cfg(feature = "postgres")]
+impl Backend for Postgres {
+    type C = actix_passkeys::store::diesel::pg::PgCredentialStore;
+    type S = actix_passkeys::store::diesel::pg::PgChallengeStore;
+    type Guard = PgDatabase;
+    async fn create(clock: &FrozenClock) -> (Self::C, Self::S, PgDatabase) {
+        let db = PgDatabase::migrated().await;
+        let pool = actix_passkeys::store::diesel::pg::connect(&db.url)
+            .await
+            .unwrap();
+        (
+            Self::C::new(pool.clone()),
+            Self::S::new(pool).with_clock(Arc::new(clock.clone())),
+            db,
+        )
+    }
+}
+
+/// SQLite stores on a migrated file in a fresh temporary directory per test.
+#[cfg(feature = "sqlite")]
+pub struct Sqlite;
+
+#[cfg(feature = "sqlite")]
+impl Backend for Sqlite {
+    type C = actix_passkeys::store::diesel::sqlite::SqliteCredentialStore;
+    type S = actix_passkeys::store::diesel::sqlite::SqliteChallengeStore;
+    type Guard = tempfile::TempDir;
+    async fn create(clock: &FrozenClock) -> (Self::C, Self::S, tempfile::TempDir) {
+        use actix_passkeys::store::diesel::sqlite;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passkeys.db");
+        let path = path.to_str().unwrap();
+        sqlite::run_migrations(path).await.unwrap();
+        let pool = sqlite::connect(path).await.unwrap();
+        (
+            Self::C::new(pool.clone()),
+            Self::S::new(pool).with_clock(Arc::new(clock.clone())),
+            dir,
+        )
     }
 }
 
@@ -216,7 +332,10 @@ pub struct Ctx<B: Backend> {
 
 impl<B: Backend> Ctx<B> {
     pub async fn new() -> Self {
-        let clock = FrozenClock::new();
+        // SQL stores keep microseconds; start the clock on a whole microsecond so stored
+        // timestamps compare equal to the clock's.
+        use chrono::SubsecRound as _;
+        let clock = FrozenClock::at(chrono::Utc::now().trunc_subsecs(6));
         let (creds, challenges, guard) = B::create(&clock).await;
         Self {
             creds,
@@ -226,6 +345,12 @@ impl<B: Backend> Ctx<B> {
             sessions: MemorySessions::default(),
             _guard: guard,
         }
+    }
+
+    /// What cleans this test's storage up (the temp dir, the database).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))] // the SQLite restart test
+    pub fn guard(&self) -> &B::Guard {
+        &self._guard
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -350,6 +475,29 @@ impl Resp {
     }
 }
 
+async fn read<Bd: MessageBody>(resp: ServiceResponse<Bd>) -> Resp {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let raw = atest::read_body(resp).await.to_vec();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    Resp {
+        status,
+        body,
+        raw,
+        content_type,
+        retry_after,
+    }
+}
+
 /// The app under test plus one browser's cookie jar (the session cookie).
 pub struct TestApp<T> {
     svc: T,
@@ -377,26 +525,21 @@ where
                 };
             }
         }
-        let status = resp.status();
-        let content_type = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let retry_after = resp
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let raw = atest::read_body(resp).await.to_vec();
-        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Resp {
-            status,
-            body,
-            raw,
-            content_type,
-            retry_after,
-        }
+        read(resp).await
+    }
+
+    /// POSTs every body to `path` at once (with the session cookie; cookies in the answers
+    /// are not kept).
+    pub async fn post_concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<Resp> {
+        let calls = bodies.into_iter().map(|body| {
+            let req = atest::TestRequest::post().uri(path).set_json(body);
+            let req = match &self.cookie {
+                Some(c) => req.cookie(Cookie::new(SESSION_COOKIE, c.clone())),
+                None => req,
+            };
+            async move { read(atest::call_service(&self.svc, req.to_request()).await).await }
+        });
+        futures_util::future::join_all(calls).await
     }
 
     pub async fn post(&mut self, path: &str, body: Value) -> Resp {

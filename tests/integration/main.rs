@@ -9,77 +9,67 @@
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod diesel_stores;
 mod fixtures;
 mod negative;
 mod properties;
 mod routes;
 
+/// The route suite, one list for every backend (so the lists cannot drift).
+macro_rules! route_suite {
+    ($backend:ty) => {
+        crate::backend_tests!($backend;
+            username_first_sign_in,
+            usernameless_sign_in,
+            registration_records_metadata,
+            second_passkey_reuses_user_handle_and_excludes_first,
+            replayed_state_is_refused,
+            expired_state_is_refused,
+            state_of_the_other_ceremony_is_not_found,
+            foreign_credential_is_refused_username_first,
+            user_handle_must_be_the_owners,
+            cloned_authenticator_is_rejected,
+            cloned_authenticator_disables_under_disable_policy,
+            counterless_authenticator_is_accepted,
+            user_verification_required_is_enforced,
+            user_verification_preferred_accepts_and_records,
+            duplicate_credential_id_is_a_conflict,
+            unknown_user_gets_stable_fake_credentials,
+            management_checks_ownership,
+            revoked_passkey_cannot_sign_in,
+            device_names_are_validated,
+            backup_state_and_last_use_refresh_on_sign_in,
+            malformed_requests_get_the_envelope,
+            store_outage_is_503,
+            configuration_error_is_opaque_500,
+            custom_resolver_and_hook,
+            failing_audit_sink_does_not_fail_ceremonies,
+            session_is_renewed_on_login_and_purged_on_logout,
+            browser_helper_is_served,
+            register_begin_needs_a_user,
+            backup_eligibility_upgrade_follows_policy,
+            concurrent_assertions_with_one_counter_value,
+        );
+    };
+}
+
 mod memory {
-    crate::backend_tests!(crate::fixtures::Memory;
-        username_first_sign_in,
-        usernameless_sign_in,
-        registration_records_metadata,
-        second_passkey_reuses_user_handle_and_excludes_first,
-        replayed_state_is_refused,
-        expired_state_is_refused,
-        state_of_the_other_ceremony_is_not_found,
-        foreign_credential_is_refused_username_first,
-        user_handle_must_be_the_owners,
-        cloned_authenticator_is_rejected,
-        cloned_authenticator_disables_under_disable_policy,
-        counterless_authenticator_is_accepted,
-        user_verification_required_is_enforced,
-        user_verification_preferred_accepts_and_records,
-        duplicate_credential_id_is_a_conflict,
-        unknown_user_gets_stable_fake_credentials,
-        management_checks_ownership,
-        revoked_passkey_cannot_sign_in,
-        device_names_are_validated,
-        backup_state_and_last_use_refresh_on_sign_in,
-        malformed_requests_get_the_envelope,
-        store_outage_is_503,
-        configuration_error_is_opaque_500,
-        custom_resolver_and_hook,
-        failing_audit_sink_does_not_fail_ceremonies,
-        session_is_renewed_on_login_and_purged_on_logout,
-        browser_helper_is_served,
-        register_begin_needs_a_user,
-        backup_eligibility_upgrade_follows_policy,
-    );
+    route_suite!(crate::fixtures::Memory);
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    route_suite!(crate::fixtures::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    route_suite!(crate::fixtures::Postgres);
 }
 
 /// The whole route suite with challenges in Redis.
 #[cfg(feature = "redis")]
 mod redis {
-    crate::backend_tests!(crate::fixtures::Redis;
-        username_first_sign_in,
-        usernameless_sign_in,
-        registration_records_metadata,
-        second_passkey_reuses_user_handle_and_excludes_first,
-        replayed_state_is_refused,
-        expired_state_is_refused,
-        state_of_the_other_ceremony_is_not_found,
-        foreign_credential_is_refused_username_first,
-        user_handle_must_be_the_owners,
-        cloned_authenticator_is_rejected,
-        cloned_authenticator_disables_under_disable_policy,
-        counterless_authenticator_is_accepted,
-        user_verification_required_is_enforced,
-        user_verification_preferred_accepts_and_records,
-        duplicate_credential_id_is_a_conflict,
-        unknown_user_gets_stable_fake_credentials,
-        management_checks_ownership,
-        revoked_passkey_cannot_sign_in,
-        device_names_are_validated,
-        backup_state_and_last_use_refresh_on_sign_in,
-        malformed_requests_get_the_envelope,
-        store_outage_is_503,
-        configuration_error_is_opaque_500,
-        custom_resolver_and_hook,
-        failing_audit_sink_does_not_fail_ceremonies,
-        session_is_renewed_on_login_and_purged_on_logout,
-        browser_helper_is_served,
-        register_begin_needs_a_user,
-        backup_eligibility_upgrade_follows_policy,
-    );
+    route_suite!(crate::fixtures::Redis);
 }

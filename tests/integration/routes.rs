@@ -1016,3 +1016,32 @@ pub async fn backup_eligibility_upgrade_follows_policy<B: Backend>() {
         .assert_error(401, "assertion_verification_failed");
     assert!(!stored(&ctx, &id).await.unwrap().backup_eligible);
 }
+
+/// 32 assertions carrying the same counter value, finished at once: exactly one wins, the
+/// counter advances once.
+pub async fn concurrent_assertions_with_one_counter_value<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let mut app = ctx.app().await;
+    let (auth, id) = enrolled(&mut app, "alice").await;
+    let mut bodies = Vec::new();
+    for _ in 0..32 {
+        let mut copy = auth.duplicate(); // same key, same counter: every copy signs with 1
+        bodies.push(app.assertion(&mut copy, Some("alice")).await);
+    }
+    let resps = app
+        .post_concurrently("/auth/passkeys/authenticate/finish", bodies)
+        .await;
+    let winners = resps.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert_eq!(winners, 1, "exactly one success for one counter value");
+    for r in resps.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
+        assert!(
+            ["assertion_verification_failed", "clone_detected"].contains(&r.code()),
+            "{:?}",
+            r.body
+        );
+    }
+    let cred = stored(&ctx, &id).await.unwrap();
+    assert_eq!(cred.sign_count, 1);
+    assert!(!cred.is_disabled());
+}

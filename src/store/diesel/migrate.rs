@@ -1,0 +1,150 @@
+//! Embedded migrations and their runners (re-exported as `pg::run_migrations` and
+//! `sqlite::run_migrations`).
+//!
+//! The runners use a blocking connection on Tokio's blocking pool, never diesel-async's
+//! `AsyncMigrationHarness`, which panics on actix-web's current-thread runtime; so they are safe
+//! to await inside `#[actix_web::main]`.
+
+use std::{error::Error, fmt};
+
+/// Why running the migrations failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MigrationError {
+    /// The database could not be opened or connected to.
+    Connect(::diesel::ConnectionError),
+    /// A migration failed (the error of diesel's migration harness).
+    Run(Box<dyn Error + Send + Sync>),
+    /// The blocking task running the migrations did not complete.
+    Task(tokio::task::JoinError),
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect(_) => "could not connect to the database to run migrations",
+            Self::Run(_) => "a database migration failed",
+            Self::Task(_) => "the migration task did not complete",
+        })
+    }
+}
+
+impl Error for MigrationError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Connect(e) => Some(e),
+            Self::Run(e) => Some(&**e),
+            Self::Task(e) => Some(e),
+        }
+    }
+}
+
+/// Runs `f` on Tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, MigrationError> + Send + 'static,
+) -> Result<T, MigrationError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(MigrationError::Task)?
+}
+
+#[cfg(feature = "postgres")]
+pub(crate) mod pg {
+    use diesel::{Connection as _, RunQueryDsl as _};
+    use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
+
+    use super::{blocking, MigrationError};
+
+    /// The PostgreSQL migrations (`migrations/postgres`), for apps that run them with their own
+    /// harness.
+    pub const MIGRATIONS: EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("migrations/postgres");
+
+    /// Key of the advisory lock held while migrating, so concurrent starts migrate once.
+    const LOCK_KEY: i64 = 0x7061_7373_6b65_7973; // "passkeys"
+
+    /// Applies the pending PostgreSQL migrations to the database at `url` and returns how many
+    /// ran; `Ok(0)` when the schema is current (calling it again is a no-op).
+    ///
+    /// Safe to await inside `#[actix_web::main]`: it runs on Tokio's blocking pool. Instances
+    /// starting together are serialised by an advisory lock.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), actix_passkeys::store::diesel::MigrationError> {
+    /// let url = std::env::var("DATABASE_URL").unwrap_or_default();
+    /// actix_passkeys::store::diesel::pg::run_migrations(&url).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_migrations(url: &str) -> Result<usize, MigrationError> {
+        let url = url.to_owned();
+        blocking(move || {
+            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+                .map_err(MigrationError::Connect)?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
+                .execute(&mut conn)
+                .map_err(|e| MigrationError::Run(Box::new(e)))?;
+            let ran = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(MigrationError::Run);
+            let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
+                .execute(&mut conn);
+            let ran = ran?;
+            unlocked.map_err(|e| MigrationError::Run(Box::new(e)))?;
+            if ran > 0 {
+                log::info!("actix-passkeys: applied {ran} PostgreSQL migration(s)");
+            }
+            Ok(ran)
+        })
+        .await
+    }
+}
+
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite {
+    use diesel::{connection::SimpleConnection as _, Connection as _, SqliteConnection};
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
+
+    use super::{blocking, MigrationError};
+
+    /// The SQLite migrations (`migrations/sqlite`), for apps that run them with their own
+    /// harness.
+    pub const MIGRATIONS: EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("migrations/sqlite");
+
+    /// Applies the pending SQLite migrations to the database file at `path` (created if
+    /// missing; a `sqlite://` prefix is accepted) and returns how many ran; `Ok(0)` when the
+    /// schema is current (calling it again is a no-op).
+    ///
+    /// Safe to await inside `#[actix_web::main]`: it runs on Tokio's blocking pool. The run is
+    /// one write transaction, so processes starting together migrate once.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), actix_passkeys::store::diesel::MigrationError> {
+    /// actix_passkeys::store::diesel::sqlite::run_migrations("passkeys.db").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_migrations(path: &str) -> Result<usize, MigrationError> {
+        let path = crate::store::diesel::sqlite::file_path(path).to_owned();
+        blocking(move || {
+            let mut conn = SqliteConnection::establish(&path).map_err(MigrationError::Connect)?;
+            conn.batch_execute(crate::store::diesel::sqlite::PRAGMAS)
+                .map_err(|e| MigrationError::Run(Box::new(e)))?;
+            // One write transaction around the whole run: processes starting together
+            // migrate one after the other (busy_timeout), never twice.
+            let ran = conn
+                .immediate_transaction(|conn| {
+                    conn.run_pending_migrations(MIGRATIONS).map(|v| v.len())
+                })
+                .map_err(MigrationError::Run)?;
+            if ran > 0 {
+                log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
+            }
+            Ok(ran)
+        })
+        .await
+    }
+}

@@ -1,0 +1,102 @@
+//! Diesel stores: credentials and challenges in PostgreSQL (feature `postgres`, diesel-async
+//! over a bb8 pool, pure Rust) or SQLite (feature `sqlite`, compiled in, one file).
+//!
+//! | | PostgreSQL ([`pg`]) | SQLite ([`sqlite`]) |
+//! |---|---|---|
+//! | credentials | [`PgCredentialStore`](pg::PgCredentialStore) | [`SqliteCredentialStore`](sqlite::SqliteCredentialStore) |
+//! | challenges | [`PgChallengeStore`](pg::PgChallengeStore) | [`SqliteChallengeStore`](sqlite::SqliteChallengeStore) |
+//! | migrations | [`pg::run_migrations`] | [`sqlite::run_migrations`] |
+//!
+//! Both stores of a backend can share one pool. Call the backend's `run_migrations` once at
+//! start-up (it is idempotent); the same SQL ships in `migrations/postgres` and
+//! `migrations/sqlite` for the diesel CLI (`diesel migration run --migration-dir
+//! migrations/postgres`).
+//!
+//! The sign-in counter update is one compare-and-swap `UPDATE … WHERE credential_id = $1 AND
+//! sign_count = $old AND disabled_at IS NULL`, and a challenge is consumed by one
+//! `DELETE … RETURNING`, so any number of app instances can share the database. Timestamps are
+//! stored with microsecond precision.
+//!
+//! Challenge stores keep an expired record for [`EXPIRED_GRACE`] past its expiry (so a late
+//! finish is told `challenge_expired`), ignore older ones, and delete them in
+//! `delete_expired()`, which they also run every [`PURGE_EVERY`] inserts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use crate::store::memory::EXPIRED_GRACE;
+use crate::store::Ceremony;
+
+mod migrate;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod pg;
+pub mod schema;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
+
+pub use self::migrate::MigrationError;
+
+/// A challenge store deletes long-expired records once per this many `put`s.
+pub const PURGE_EVERY: u64 = 256;
+
+/// Errors of the Diesel stores. Every one is answered with 503 `store_unavailable`; the cause
+/// is kept as the [`source`](std::error::Error::source).
+#[derive(Debug, derive_more::Display, derive_more::Error)]
+#[non_exhaustive]
+pub enum DieselStoreError {
+    /// No connection could be had from the pool (database unreachable, pool timeout).
+    #[display("could not get a database connection")]
+    Pool(diesel_async::pooled_connection::bb8::RunError),
+    /// A query failed.
+    #[display("a database query failed")]
+    Query(::diesel::result::Error),
+    /// A stored row could not be read back (a value out of range or malformed).
+    #[display("a stored row is invalid: {_0}")]
+    InvalidRow(#[error(not(source))] &'static str),
+}
+
+impl DieselStoreError {
+    /// Whether this is a pool error (the database could not be reached in time).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Pool(_))
+    }
+}
+
+/// `Ok(false)` for a unique violation (the credential id exists), otherwise the error.
+fn inserted(result: ::diesel::QueryResult<usize>) -> Result<bool, DieselStoreError> {
+    use ::diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Ok(n) => Ok(n == 1),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(DieselStoreError::Query(e)),
+    }
+}
+
+fn ceremony_to_str(c: Ceremony) -> &'static str {
+    match c {
+        Ceremony::Registration => "registration",
+        Ceremony::Authentication => "authentication",
+    }
+}
+
+fn ceremony_from_str(s: &str) -> Result<Ceremony, DieselStoreError> {
+    match s {
+        "registration" => Ok(Ceremony::Registration),
+        "authentication" => Ok(Ceremony::Authentication),
+        _ => Err(DieselStoreError::InvalidRow("unknown ceremony")),
+    }
+}
+
+fn sign_count_from_db(n: i64) -> Result<u32, DieselStoreError> {
+    u32::try_from(n).map_err(|_| DieselStoreError::InvalidRow("sign_count out of range"))
+}
+
+fn grace() -> chrono::Duration {
+    chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero())
+}
+
+/// Counts `put`s; true once every [`PURGE_EVERY`].
+fn purge_due(counter: &AtomicU64) -> bool {
+    counter.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1
+}

@@ -1,0 +1,502 @@
+//! Diesel-specific checks: schema against migrations, migrations up/down/up, the embedded
+//! runner's idempotence, challenge-record lifetime, an unreachable PostgreSQL.
+
+use std::{sync::Arc, time::Duration};
+
+use actix_passkeys::{
+    store::{Ceremony, ChallengeRecord, ChallengeStore, CredentialStore},
+    Clock as _, Credential, FrozenClock,
+};
+use chrono::SubsecRound as _;
+
+/// A credential with every optional field set and distinctive values everywhere.
+fn full_credential(now: chrono::DateTime<chrono::Utc>) -> Credential {
+    Credential {
+        credential_id: vec![0, 1, 2, 255],
+        user_id: "alice".into(),
+        user_handle: vec![9; 32],
+        passkey: r#"{"cred":"opaque"}"#.into(),
+        public_key: vec![0xa5, 1, 2, 3],
+        sign_count: u32::MAX,
+        transports: vec!["internal".into(), "hybrid".into()],
+        aaguid: Some(uuid::Uuid::from_u128(
+            0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
+        )),
+        backup_eligible: true,
+        backup_state: false,
+        user_verified: true,
+        attestation_fmt: "packed".into(),
+        discoverable: Some(false),
+        device_name: "é".repeat(64),
+        created_at: now,
+        last_used_at: Some(now + chrono::Duration::seconds(1)),
+        disabled_at: Some(now + chrono::Duration::seconds(2)),
+        disabled_reason: Some("clone_suspected".into()),
+    }
+}
+
+/// Every column written and read back unchanged: `schema.rs` and the migrations agree on
+/// names and types.
+async fn round_trips_every_column<C: CredentialStore>(store: &C) {
+    let now = chrono::Utc::now().trunc_subsecs(6);
+    let full = full_credential(now);
+    assert!(store.insert(&full).await.unwrap());
+    assert_eq!(
+        store.get(&full.credential_id).await.unwrap(),
+        Some(full.clone())
+    );
+    let mut sparse = full_credential(now);
+    sparse.credential_id = vec![7];
+    sparse.transports = vec![];
+    sparse.aaguid = None;
+    sparse.discoverable = None;
+    sparse.last_used_at = None;
+    sparse.disabled_at = None;
+    sparse.disabled_reason = None;
+    sparse.sign_count = 0;
+    assert!(store.insert(&sparse).await.unwrap());
+    assert_eq!(store.get(&[7]).await.unwrap(), Some(sparse.clone()));
+    assert!(
+        !store.insert(&sparse).await.unwrap(),
+        "duplicate id is Ok(false)"
+    );
+    // Ordered by created_at, then credential id.
+    let ids: Vec<_> = store
+        .list_for_user("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.credential_id)
+        .collect();
+    assert_eq!(ids, vec![vec![0, 1, 2, 255], vec![7]]);
+}
+
+/// The column names `schema.rs` declares for `passkey_credentials` and `passkey_challenges`.
+macro_rules! column_names {
+    ($cr:path, $ch:path) => {{
+        use diesel::Column;
+        use $ch as ch;
+        use $cr as cr;
+        let mut cr_names = vec![
+            cr::credential_id::NAME,
+            cr::user_id::NAME,
+            cr::user_handle::NAME,
+            cr::passkey::NAME,
+            cr::public_key::NAME,
+            cr::sign_count::NAME,
+            cr::transports::NAME,
+            cr::aaguid::NAME,
+            cr::backup_eligible::NAME,
+            cr::backup_state::NAME,
+            cr::user_verified::NAME,
+            cr::attestation_fmt::NAME,
+            cr::discoverable::NAME,
+            cr::device_name::NAME,
+            cr::created_at::NAME,
+            cr::last_used_at::NAME,
+            cr::disabled_at::NAME,
+            cr::disabled_reason::NAME,
+        ];
+        let mut ch_names = vec![
+            ch::handle::NAME,
+            ch::ceremony::NAME,
+            ch::payload::NAME,
+            ch::created_at::NAME,
+            ch::expires_at::NAME,
+        ];
+        cr_names.sort_unstable();
+        ch_names.sort_unstable();
+        (cr_names, ch_names)
+    }};
+}
+
+#[derive(diesel::QueryableByName)]
+struct ColumnName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+fn names(rows: Vec<ColumnName>) -> Vec<String> {
+    let mut v: Vec<_> = rows.into_iter().map(|r| r.name).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Single use; kept through the grace period; ignored and purged after it.
+async fn challenge_lifetime<S: ChallengeStore>(
+    store: &S,
+    clock: &FrozenClock,
+    delete_expired: impl AsyncFn(&S) -> usize,
+) {
+    let record = |ttl: i64| ChallengeRecord {
+        ceremony: Ceremony::Registration,
+        payload: r#"{"state":1}"#.into(),
+        created_at: clock.now(),
+        expires_at: clock.now() + chrono::Duration::seconds(ttl),
+    };
+    let r = record(300);
+    store.put("h1", r.clone()).await.unwrap();
+    assert_eq!(store.take("h1").await.unwrap(), Some(r));
+    assert_eq!(store.take("h1").await.unwrap(), None);
+
+    // Of many concurrent takes of one handle, exactly one gets the record.
+    store.put("h0", record(300)).await.unwrap();
+    let takes = futures_util::future::join_all((0..32).map(|_| store.take("h0"))).await;
+    let won = takes
+        .into_iter()
+        .filter(|t| t.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(won, 1);
+
+    // Past expiry but within the grace period: still handed out (the ceremony layer says
+    // `challenge_expired`).
+    let r = record(300);
+    store.put("h2", r.clone()).await.unwrap();
+    clock.advance(Duration::from_secs(330));
+    assert_eq!(store.take("h2").await.unwrap(), Some(r));
+    // Beyond the grace period: ignored, and purged by delete_expired.
+    store.put("h3", record(10)).await.unwrap();
+    store.put("h4", record(10)).await.unwrap();
+    store.put("h5", record(300)).await.unwrap();
+    clock.advance(Duration::from_secs(80));
+    assert_eq!(store.take("h3").await.unwrap(), None);
+    assert_eq!(delete_expired(store).await, 1, "h4 purged, h5 kept");
+    assert!(store.take("h5").await.unwrap().is_some());
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use actix_passkeys::store::diesel::sqlite::{
+        self, SqliteChallengeStore, SqliteCredentialStore, MIGRATIONS,
+    };
+    use diesel::{Connection as _, RunQueryDsl as _, SqliteConnection};
+    use diesel_migrations::MigrationHarness as _;
+
+    use super::*;
+
+    fn temp_db() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db").to_str().unwrap().to_owned();
+        (dir, path)
+    }
+
+    fn table_names(conn: &mut SqliteConnection) -> Vec<String> {
+        names(
+            diesel::sql_query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'passkey_%'",
+            )
+            .load(conn)
+            .unwrap(),
+        )
+    }
+
+    #[actix_rt::test]
+    async fn schema_matches_migrations() {
+        let (_dir, path) = temp_db();
+        sqlite::run_migrations(&path).await.unwrap();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        let (cr_names, ch_names) = column_names!(
+            actix_passkeys::store::diesel::schema::sqlite::passkey_credentials,
+            actix_passkeys::store::diesel::schema::sqlite::passkey_challenges
+        );
+        for (table, expected) in [
+            ("passkey_credentials", cr_names),
+            ("passkey_challenges", ch_names),
+        ] {
+            let rows = diesel::sql_query(format!("SELECT name FROM pragma_table_info('{table}')"))
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!(names(rows), expected, "{table}");
+        }
+        round_trips_every_column(&SqliteCredentialStore::connect(&path).await.unwrap()).await;
+    }
+
+    #[actix_rt::test]
+    async fn migrations_up_down_up_and_runner_is_idempotent() {
+        let (_dir, path) = temp_db();
+        assert_eq!(sqlite::run_migrations(&path).await.unwrap(), 1);
+        assert_eq!(
+            sqlite::run_migrations(&path).await.unwrap(),
+            0,
+            "second run is a no-op"
+        );
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        assert_eq!(table_names(&mut conn).len(), 2);
+        conn.revert_all_migrations(MIGRATIONS).unwrap();
+        assert!(table_names(&mut conn).is_empty());
+        conn.run_pending_migrations(MIGRATIONS).unwrap();
+        assert_eq!(table_names(&mut conn).len(), 2);
+        drop(conn);
+        assert_eq!(sqlite::run_migrations(&path).await.unwrap(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn concurrent_runners_migrate_once() {
+        let (_dir, path) = temp_db();
+        let runs =
+            futures_util::future::join_all((0..4).map(|_| sqlite::run_migrations(&path))).await;
+        let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
+        assert_eq!(applied, 1);
+    }
+
+    #[actix_rt::test]
+    async fn pragmas_are_set_on_pooled_connections() {
+        #[derive(diesel::QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            journal_mode: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Timeout {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            timeout: i64,
+        }
+        let (_dir, path) = temp_db();
+        let pool = sqlite::connect(&path).await.unwrap();
+        let mut conn = pool.get().await.unwrap();
+        let mode: Mode = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query("PRAGMA journal_mode"),
+            &mut *conn,
+        )
+        .await
+        .unwrap();
+        assert_eq!(mode.journal_mode, "wal");
+        let t: Timeout = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query("PRAGMA busy_timeout"),
+            &mut *conn,
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.timeout, 5000);
+    }
+
+    /// Passkeys survive a restart: a new pool on the same file signs the user in.
+    #[actix_rt::test]
+    async fn passkeys_survive_a_restart() {
+        use crate::fixtures::{config, Ctx, Sqlite};
+        let ctx = Ctx::<Sqlite>::new().await;
+        let (mut auth, id) = {
+            let mut app = ctx.app().await;
+            let mut auth =
+                actix_passkeys::testing::SoftAuthenticator::new(crate::fixtures::ORIGIN).unwrap();
+            app.signup("alice").await;
+            let r = app.register(&mut auth, Some("laptop")).await;
+            (auth, r.assert_ok()["credentialId"].clone())
+        };
+        // "Restart": new pool, new stores, new app on the same file.
+        let path = ctx.guard().path().join("passkeys.db");
+        let path = path.to_str().unwrap();
+        assert_eq!(sqlite::run_migrations(path).await.unwrap(), 0);
+        let pool = sqlite::connect(path).await.unwrap();
+        let passkeys = actix_passkeys::Passkeys::builder(
+            config().build().unwrap(),
+            SqliteCredentialStore::new(pool.clone()),
+            SqliteChallengeStore::new(pool),
+        )
+        .clock(ctx.clock.clone())
+        .build()
+        .unwrap();
+        let mut app = ctx.app_with(passkeys).await;
+        let r = app.sign_in(&mut auth, None).await;
+        assert_eq!(r.assert_ok()["userId"], "alice");
+        assert_eq!(app.get("/me").await.body["credentialId"], id);
+    }
+
+    #[actix_rt::test]
+    async fn challenge_records_live_through_the_grace_period() {
+        let (_dir, path) = temp_db();
+        sqlite::run_migrations(&path).await.unwrap();
+        let clock = FrozenClock::at(chrono::Utc::now().trunc_subsecs(6));
+        let store = SqliteChallengeStore::connect(&path)
+            .await
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
+        challenge_lifetime(&store, &clock, async |s: &SqliteChallengeStore| {
+            s.delete_expired().await.unwrap()
+        })
+        .await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod pg {
+    use std::time::Instant;
+
+    use actix_passkeys::{
+        store::{
+            diesel::pg::{self, PgChallengeStore, PgCredentialStore, MIGRATIONS},
+            memory::{MemoryChallengeStore, MemoryCredentialStore},
+        },
+        Passkeys,
+    };
+    use actix_web::{http::StatusCode, test as atest, App};
+    use diesel::{Connection as _, RunQueryDsl as _};
+    use diesel_async::{
+        async_connection_wrapper::AsyncConnectionWrapper,
+        pooled_connection::AsyncDieselConnectionManager, AsyncPgConnection,
+    };
+    use diesel_migrations::MigrationHarness as _;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::fixtures::{config, PgDatabase};
+
+    type SyncPg = AsyncConnectionWrapper<AsyncPgConnection>;
+
+    fn table_names(conn: &mut SyncPg) -> Vec<String> {
+        names(
+            diesel::sql_query(
+                "SELECT table_name AS name FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_name LIKE 'passkey_%'",
+            )
+            .load(conn)
+            .unwrap(),
+        )
+    }
+
+    /// Runs blocking diesel code against `url` on the blocking pool.
+    async fn with_sync_conn<T: Send + 'static>(
+        url: &str,
+        f: impl FnOnce(&mut SyncPg) -> T + Send + 'static,
+    ) -> T {
+        let url = url.to_owned();
+        tokio::task::spawn_blocking(move || f(&mut SyncPg::establish(&url).unwrap()))
+            .await
+            .unwrap()
+    }
+
+    #[actix_rt::test]
+    async fn schema_matches_migrations() {
+        let db = PgDatabase::migrated().await;
+        let (cr_names, ch_names) = column_names!(
+            actix_passkeys::store::diesel::schema::pg::passkey_credentials,
+            actix_passkeys::store::diesel::schema::pg::passkey_challenges
+        );
+        let found = with_sync_conn(&db.url, |conn| {
+            ["passkey_credentials", "passkey_challenges"].map(|table| {
+                names(
+                    diesel::sql_query(format!(
+                        "SELECT column_name AS name FROM information_schema.columns \
+                         WHERE table_schema = 'public' AND table_name = '{table}'"
+                    ))
+                    .load(conn)
+                    .unwrap(),
+                )
+            })
+        })
+        .await;
+        assert_eq!(found, [cr_names, ch_names]);
+        round_trips_every_column(&PgCredentialStore::connect(&db.url).await.unwrap()).await;
+    }
+
+    #[actix_rt::test]
+    async fn migrations_up_down_up_and_runner_is_idempotent() {
+        let db = PgDatabase::create().await;
+        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 1);
+        assert_eq!(
+            pg::run_migrations(&db.url).await.unwrap(),
+            0,
+            "second run is a no-op"
+        );
+        let tables = with_sync_conn(&db.url, |conn| {
+            let mut seen = vec![table_names(conn)];
+            conn.revert_all_migrations(MIGRATIONS).unwrap();
+            seen.push(table_names(conn));
+            conn.run_pending_migrations(MIGRATIONS).unwrap();
+            seen.push(table_names(conn));
+            seen
+        })
+        .await;
+        assert_eq!(tables[0].len(), 2);
+        assert!(tables[1].is_empty());
+        assert_eq!(tables[2], tables[0]);
+        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn concurrent_runners_migrate_once() {
+        let db = PgDatabase::create().await;
+        let runs =
+            futures_util::future::join_all((0..4).map(|_| pg::run_migrations(&db.url))).await;
+        let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
+        assert_eq!(applied, 1);
+    }
+
+    #[actix_rt::test]
+    async fn challenge_records_live_through_the_grace_period() {
+        let db = PgDatabase::migrated().await;
+        let clock = FrozenClock::at(chrono::Utc::now().trunc_subsecs(6));
+        let store = PgChallengeStore::connect(&db.url)
+            .await
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
+        challenge_lifetime(&store, &clock, async |s: &PgChallengeStore| {
+            s.delete_expired().await.unwrap()
+        })
+        .await;
+    }
+
+    /// The request is answered 503 `store_unavailable` within 3 s.
+    async fn unavailable_quickly<S, B>(svc: &S, req: actix_http::Request)
+    where
+        S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+        B: actix_web::body::MessageBody,
+    {
+        let started = Instant::now();
+        let resp = atest::call_service(svc, req).await;
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = atest::read_body_json(resp).await;
+        assert_eq!(body["error"]["code"], "store_unavailable");
+    }
+
+    /// A URL where nothing listens.
+    fn dead_url() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("postgres://postgres@127.0.0.1:{port}/test")
+    }
+
+    #[actix_rt::test]
+    async fn unreachable_database_is_503_quickly() {
+        let url = dead_url();
+        let started = Instant::now();
+        assert!(pg::connect(&url).await.unwrap_err().is_unavailable());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(pg::run_migrations(&url).await.is_err());
+
+        let lazy = || pg::pool_builder().build_unchecked(AsyncDieselConnectionManager::new(&url));
+        let creds = Passkeys::new(
+            config().build().unwrap(),
+            PgCredentialStore::new(lazy()),
+            MemoryChallengeStore::new(),
+        )
+        .unwrap();
+        let challenges = Passkeys::new(
+            config().build().unwrap(),
+            MemoryCredentialStore::new(),
+            PgChallengeStore::new(lazy()),
+        )
+        .unwrap();
+        let creds = atest::init_service(App::new().service(creds)).await;
+        let challenges = atest::init_service(App::new().service(challenges)).await;
+        let begin = |body: Value| {
+            atest::TestRequest::post()
+                .uri("/auth/passkeys/authenticate/begin")
+                .set_json(body)
+                .to_request()
+        };
+        unavailable_quickly(&creds, begin(json!({"userId": "alice"}))).await;
+        unavailable_quickly(&challenges, begin(json!({}))).await;
+    }
+}
