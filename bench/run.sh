@@ -5,8 +5,8 @@
 # openssl, taskset, and the package registries (crates.io, PyPI) on the first run.
 # Every server runs on core 0 (`taskset -c 0`), the load generator on core 1.
 # Knobs: BENCH_DURATION (s per load run, default 15), BENCH_CONCURRENCY (32), BENCH_USERS (256),
-# BENCH_SOAK (1000000 begin calls), BENCH_SETTLE (s after the soak, default 70 = TTL 5 + grace 60
-# + margin), BENCH_SKIP_PY=1 (skip fastapi-passkeys), BENCH_OUT (scratch dir).
+# BENCH_SOAK (1000000 begin calls, in two rounds), BENCH_SETTLE (s after each round, default 68 =
+# TTL 5 + grace 60 + margin), BENCH_SKIP_PY=1 (skip fastapi-passkeys), BENCH_OUT (scratch dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,7 +17,7 @@ DURATION=${BENCH_DURATION:-15}
 CONC=${BENCH_CONCURRENCY:-32}
 USERS=${BENCH_USERS:-256}
 SOAK=${BENCH_SOAK:-1000000}
-SETTLE=${BENCH_SETTLE:-70}
+SETTLE=${BENCH_SETTLE:-68}
 PORT_RS=${BENCH_PORT_RS:-18080}
 PORT_PY=${BENCH_PORT_PY:-18000}
 RUN_ID=$$
@@ -155,7 +155,7 @@ fi
 step "soak: $SOAK authenticate/begin never finished (in-memory, challenge TTL 5 s)"
 start_server rs-soak "$PORT_RS" env BENCH_STORE=memory PORT="$PORT_RS" PASSKEYS_CHALLENGE_TTL=5 "$SERVER"
 timeout 900 taskset -c 1 "$LOADGEN" soak --base "http://127.0.0.1:$PORT_RS" --count "$SOAK" \
-  --concurrency 64 --pid "$SERVER_PID" --stats /bench/stats --settle "$SETTLE" --label soak \
+  --rounds 2 --concurrency 64 --pid "$SERVER_PID" --stats /bench/stats --settle "$SETTLE" --label soak \
   --json "$OUT/soak.json" | tail -1
 stop_all
 

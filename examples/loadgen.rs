@@ -68,6 +68,7 @@ struct Args {
     count: u64,
     stats: Option<String>,
     settle: f64,
+    rounds: u32,
     label: String,
 }
 
@@ -76,7 +77,7 @@ fn usage() -> ! {
         "usage: loadgen run|soak --base http://127.0.0.1:PORT [--origin URL] [--rp-id ID] \
          [--scope /auth/passkeys] [--signup /signup] [--users N] [--concurrency C] \
          [--duration S] [--warmup S] [--mode username|usernameless] [--rate R] [--pid PID] \
-         [--json FILE] [--count N] [--stats PATH] [--settle S] [--label TEXT]"
+         [--json FILE] [--count N] [--rounds N] [--stats PATH] [--settle S] [--label TEXT]"
     );
     std::process::exit(2)
 }
@@ -105,6 +106,7 @@ fn parse_args() -> Result<Args, Error> {
         count: 1_000_000,
         stats: None,
         settle: 0.0,
+        rounds: 1,
         label: String::new(),
     };
     while let Some(flag) = it.next() {
@@ -132,6 +134,7 @@ fn parse_args() -> Result<Args, Error> {
             "--count" => a.count = val().parse()?,
             "--stats" => a.stats = Some(val()),
             "--settle" => a.settle = val().parse()?,
+            "--rounds" => a.rounds = val().parse()?,
             "--label" => a.label = val(),
             _ => usage(),
         }
@@ -155,10 +158,10 @@ fn parse_args() -> Result<Args, Error> {
         let port = base.port_or_known_default().unwrap_or(80);
         a.origin = format!("http://localhost:{port}");
     }
-    if !(a.duration > 0.0 && a.duration <= MAX_DURATION_S)
-        || !(0.0..=60.0).contains(&a.warmup)
-        || !(0.0..=MAX_DURATION_S).contains(&a.settle)
-    {
+    let durations_ok = (f64::MIN_POSITIVE..=MAX_DURATION_S).contains(&a.duration)
+        && (0.0..=60.0).contains(&a.warmup)
+        && (0.0..=MAX_DURATION_S).contains(&a.settle);
+    if !durations_ok {
         return Err(format!("durations must be within 0..{MAX_DURATION_S} s").into());
     }
     if a.users == 0 || a.users > MAX_USERS {
@@ -167,10 +170,13 @@ fn parse_args() -> Result<Args, Error> {
     if a.concurrency == 0 || a.concurrency > MAX_CONCURRENCY {
         return Err(format!("--concurrency must be 1..={MAX_CONCURRENCY}").into());
     }
+    if a.rounds == 0 || a.rounds > 10 {
+        return Err("--rounds must be 1..=10".into());
+    }
     if a.count == 0 || a.count > MAX_SOAK {
         return Err(format!("--count must be 1..={MAX_SOAK}").into());
     }
-    if a.rate.is_some_and(|r| !(r > 0.0)) {
+    if a.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err("--rate must be > 0".into());
     }
     Ok(a)
@@ -655,8 +661,34 @@ async fn soak(args: Args) -> Result<Value, Error> {
         client: client(args.concurrency),
         args: args.clone(),
     });
+    let before = json!({ "rss": rss_json(rss(args.pid)), "stats": stats(&ctx).await });
+    let mut rounds = Vec::new();
+    let per_round = args.count / u64::from(args.rounds);
+    for round in 0..args.rounds {
+        let count = if round + 1 == args.rounds {
+            args.count - per_round * u64::from(args.rounds - 1)
+        } else {
+            per_round
+        };
+        rounds.push(soak_round(&ctx, count).await?);
+    }
+    let total: u64 = rounds.iter().filter_map(|r| r["count"].as_u64()).sum();
+    let result = json!({
+        "label": args.label,
+        "count": total,
+        "concurrency": args.concurrency,
+        "settle_s": args.settle,
+        "before": before,
+        "rounds": rounds,
+    });
+    println!("{result}");
+    Ok(result)
+}
+
+/// One flood of `count` never-finished begins, then `--settle` seconds and one more begin.
+async fn soak_round(ctx: &Rc<Ctx>, count: u64) -> Result<Value, Error> {
+    let args = &ctx.args;
     let url = format!("{}{}/authenticate/begin", args.base, args.scope);
-    let before = (rss(args.pid), stats(&ctx).await);
     let sent = Rc::new(RefCell::new(0u64));
     let outcome = Rc::new(RefCell::new(BTreeMap::<String, u64>::new()));
     let deadline = Instant::now() + Duration::from_secs_f64(MAX_DURATION_S);
@@ -668,7 +700,7 @@ async fn soak(args: Args) -> Result<Value, Error> {
             loop {
                 {
                     let mut n = sent.borrow_mut();
-                    if *n >= ctx.args.count || Instant::now() >= deadline {
+                    if *n >= count || Instant::now() >= deadline {
                         break;
                     }
                     *n += 1;
@@ -688,7 +720,7 @@ async fn soak(args: Args) -> Result<Value, Error> {
         if let Some((r, _)) = rss(args.pid) {
             peak_rss = peak_rss.max(r);
         }
-        if let Some(n) = stats(&ctx).await.get("challenges").and_then(Value::as_u64) {
+        if let Some(n) = stats(ctx).await.get("challenges").and_then(Value::as_u64) {
             peak_challenges = peak_challenges.max(n);
         }
         if tasks.iter().all(|t| t.is_finished()) {
@@ -699,33 +731,28 @@ async fn soak(args: Args) -> Result<Value, Error> {
         t.await?;
     }
     let elapsed = t0.elapsed().as_secs_f64();
-    let after = (rss(args.pid), stats(&ctx).await);
+    let after = (rss(args.pid), stats(ctx).await);
+    let sent = *sent.borrow();
     eprintln!(
-        "soak: {} begins in {elapsed:.1} s; waiting {} s for expiry",
-        *sent.borrow(),
+        "soak: {sent} begins in {elapsed:.1} s; waiting {} s for expiry",
         args.settle
     );
     actix_rt::time::sleep(Duration::from_secs_f64(args.settle)).await;
     // One more insert makes the memory store evict what has expired.
     let poke = post(&ctx.client, &url, None, &json!({})).await.is_ok();
-    let settled = (rss(args.pid), stats(&ctx).await);
-    let result = json!({
-        "label": args.label,
-        "count": *sent.borrow(),
-        "concurrency": args.concurrency,
+    let settled = (rss(args.pid), stats(ctx).await);
+    let outcomes = outcome.borrow().clone();
+    Ok(json!({
+        "count": sent,
         "elapsed_s": elapsed,
-        "rate": *sent.borrow() as f64 / elapsed,
-        "outcomes": *outcome.borrow(),
+        "rate": sent as f64 / elapsed,
+        "outcomes": outcomes,
         "peak_rss_kib": peak_rss,
         "peak_challenges": peak_challenges,
-        "before": { "rss": rss_json(before.0), "stats": before.1 },
         "after": { "rss": rss_json(after.0), "stats": after.1 },
-        "settle_s": args.settle,
         "poke_ok": poke,
         "settled": { "rss": rss_json(settled.0), "stats": settled.1 },
-    });
-    println!("{result}");
-    Ok(result)
+    }))
 }
 
 fn main() -> Result<(), Error> {

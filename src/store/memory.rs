@@ -132,6 +132,24 @@ fn evict(pending: &mut Pending, now: DateTime<Utc>) {
             }
         }
     }
+    shrink(pending);
+}
+
+/// Below this many slots a table is never shrunk (tiny tables cost nothing to keep).
+const SHRINK_MIN_SLOTS: usize = 1024;
+
+/// Gives memory back after a burst: once a table is at most a quarter full, it is reallocated
+/// at twice its length. Without this a flood of `begin` calls leaves the map and queue at
+/// their peak size for the life of the process.
+fn shrink(pending: &mut Pending) {
+    let len = pending.records.len();
+    if pending.records.capacity() > SHRINK_MIN_SLOTS && len < pending.records.capacity() / 4 {
+        pending.records.shrink_to(len * 2);
+    }
+    let len = pending.order.len();
+    if pending.order.capacity() > SHRINK_MIN_SLOTS && len < pending.order.capacity() / 4 {
+        pending.order.shrink_to(len * 2);
+    }
 }
 
 impl Default for MemoryChallengeStore {
@@ -361,5 +379,32 @@ mod tests {
         }
         let order_len = store.inner.lock().unwrap().order.len();
         assert!(order_len <= 8, "order queue grew to {order_len}");
+    }
+
+    #[actix_rt::test]
+    async fn tables_shrink_after_a_burst_expires() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new()
+            .with_capacity(20_000)
+            .with_clock(Arc::new(clock.clone()));
+        for i in 0..20_000 {
+            store
+                .put(&format!("h{i}"), record(&clock, 5))
+                .await
+                .unwrap();
+        }
+        let peak = store.inner.lock().unwrap().records.capacity();
+        assert!(peak >= 20_000);
+        clock.advance(Duration::from_secs(6) + EXPIRED_GRACE);
+        store.put("after", record(&clock, 5)).await.unwrap();
+        let p = store.inner.lock().unwrap();
+        assert_eq!(p.records.len(), 1);
+        assert!(
+            p.records.capacity() <= SHRINK_MIN_SLOTS.max(16)
+                && p.order.capacity() <= SHRINK_MIN_SLOTS.max(16),
+            "tables kept {} / {} slots",
+            p.records.capacity(),
+            p.order.capacity()
+        );
     }
 }
