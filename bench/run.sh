@@ -51,7 +51,7 @@ stop_all() {
 cleanup() {
   stop_all
   if [ "$DB_MADE" = 1 ]; then
-    for db in "${DB}_rs" "${DB}_py"; do
+    for db in "${DB}_rs" "${DB}_py" "${DB}_crit"; do
       $PG -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     done
   fi
@@ -100,11 +100,15 @@ step "build (release)"
 timeout 1800 cargo build --release --no-default-features --features "$FEATURES" --example loadgen --example bench_server
 timeout 1800 cargo bench --no-run --no-default-features --features "$FEATURES" --bench ceremonies --bench stores 2>&1 | tail -3
 
+step "databases ${DB}_rs, ${DB}_py, ${DB}_crit"
+DB_MADE=1
+for db in "${DB}_rs" "${DB}_py" "${DB}_crit"; do $PG -c "CREATE DATABASE $db" >/dev/null; done
+
 step "criterion micro-benchmarks (core 0)"
 rm -rf "$CARGO_TARGET_DIR/criterion"
 timeout 300 taskset -c 0 cargo bench --no-default-features --features "$FEATURES" --bench ceremonies 2>&1 \
   | tee "$OUT/criterion.txt" | grep -E '^[a-z_0-9/]+ *$|time:' || true
-REDIS_URL=$REDIS_URL timeout 300 taskset -c 0 cargo bench --no-default-features --features "$FEATURES" --bench stores 2>&1 \
+REDIS_URL=$REDIS_URL BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}_crit" timeout 300 taskset -c 0 cargo bench --no-default-features --features "$FEATURES" --bench stores 2>&1 \
   | tee -a "$OUT/criterion.txt" | grep -E '^[a-z_0-9/]+ *$|time:|skipping' || true
 
 step "openssl speed ecdsap256 (core 0)"
@@ -115,11 +119,6 @@ start_server rs-memory "$PORT_RS" env BENCH_STORE=memory PORT="$PORT_RS" "$SERVE
 load rs-memory-username "$PORT_RS" --mode username
 load rs-memory-usernameless "$PORT_RS" --mode usernameless
 stop_all
-
-step "databases ${DB}_rs, ${DB}_py"
-DB_MADE=1
-$PG -c "CREATE DATABASE ${DB}_rs" >/dev/null
-$PG -c "CREATE DATABASE ${DB}_py" >/dev/null
 
 step "(b) actix-passkeys, PostgreSQL credentials + Redis challenges"
 start_server rs-pg "$PORT_RS" env BENCH_STORE=pg PORT="$PORT_RS" REDIS_URL="$REDIS_URL" \

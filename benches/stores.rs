@@ -1,9 +1,10 @@
 //! Store operations on the sign-in path: the challenge store's `put`/`take` and the credential
 //! store's `get`/`update_usage` (the counter compare-and-swap).
 //!
-//! `cargo bench --features testing,redis --bench stores`. The Redis cases run when Redis answers
-//! at `REDIS_URL` (default `redis://127.0.0.1:6379/0`, keys under `bench:stores:<pid>:`) and are
-//! skipped with a note otherwise.
+//! `cargo bench --features testing,redis,postgres --bench stores`. The Redis cases run when Redis
+//! answers at `REDIS_URL` (default `redis://127.0.0.1:6379/0`, keys under `bench:stores:<pid>:`);
+//! the PostgreSQL cases when `BENCH_DATABASE_URL` names a database this bench may migrate and
+//! fill (bench/run.sh creates and drops one). Each is skipped with a note otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::cell::Cell;
@@ -43,8 +44,13 @@ fn handle(n: u64) -> String {
     format!("{n:043}")
 }
 
-fn bench_challenges<S: ChallengeStore>(c: &mut Criterion, name: &str, store: &S) {
-    let rt = runtime();
+/// `rt` must be the runtime the store's pool was made on (its connections' tasks live there).
+fn bench_challenges<S: ChallengeStore>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: &S,
+) {
     let n = Cell::new(0u64);
     let rec = record();
     c.bench_function(&format!("challenge_put/{name}"), |b| {
@@ -71,7 +77,7 @@ fn bench_challenges<S: ChallengeStore>(c: &mut Criterion, name: &str, store: &S)
 fn bench_memory_challenges(c: &mut Criterion) {
     // Large enough that the timed puts never fill it.
     let store = MemoryChallengeStore::new().with_capacity(1 << 24);
-    bench_challenges(c, "memory", &store);
+    bench_challenges(c, &runtime(), "memory", &store);
 }
 
 fn credential() -> Credential {
@@ -149,7 +155,7 @@ fn bench_redis_challenges(c: &mut Criterion) {
         eprintln!("stores bench: Redis not reachable at {url}; skipping the Redis cases");
         return;
     };
-    bench_challenges(c, "redis", &store);
+    bench_challenges(c, &rt, "redis", &store);
     // The timed puts are never taken; they expire with the TTL, but remove them now.
     rt.block_on(async {
         if let Ok(mut conn) = store.pool().get().await {
@@ -173,11 +179,68 @@ fn bench_redis_challenges(_: &mut Criterion) {
     eprintln!("stores bench: built without feature `redis`; skipping the Redis cases");
 }
 
+#[cfg(feature = "postgres")]
+fn bench_pg(c: &mut Criterion) {
+    use actix_passkeys::store::diesel::pg::{self, PgChallengeStore, PgCredentialStore};
+    let Ok(url) = std::env::var("BENCH_DATABASE_URL") else {
+        eprintln!("stores bench: BENCH_DATABASE_URL not set; skipping the PostgreSQL cases");
+        return;
+    };
+    let rt = runtime();
+    let stores = rt.block_on(async {
+        pg::run_migrations(&url).await.ok()?;
+        let pool = pg::connect(&url).await.ok()?;
+        Some((
+            PgCredentialStore::new(pool.clone()),
+            PgChallengeStore::new(pool),
+        ))
+    });
+    let Some((credentials, challenges)) = stores else {
+        eprintln!("stores bench: PostgreSQL not reachable at BENCH_DATABASE_URL; skipping");
+        return;
+    };
+    bench_challenges(c, &rt, "postgres", &challenges);
+    let mut cred = credential();
+    cred.credential_id = std::process::id().to_be_bytes().repeat(4);
+    let id = cred.credential_id.clone();
+    assert!(rt.block_on(credentials.insert(&cred)).expect("insert"));
+    let counter = Cell::new(0u32);
+    c.bench_function("credential_get/postgres", |b| {
+        b.iter(|| {
+            rt.block_on(credentials.get(&id))
+                .expect("get")
+                .expect("present")
+        })
+    });
+    c.bench_function("credential_update_usage/postgres", |b| {
+        b.iter(|| {
+            let old = counter.get();
+            counter.set(old + 1);
+            let update = UsageUpdate {
+                credential_id: id.clone(),
+                old_sign_count: old,
+                new_sign_count: old + 1,
+                backup_eligible: true,
+                backup_state: true,
+                used_at: Utc::now(),
+            };
+            assert!(rt
+                .block_on(credentials.update_usage(&update))
+                .expect("update"));
+        })
+    });
+}
+
+#[cfg(not(feature = "postgres"))]
+fn bench_pg(_: &mut Criterion) {
+    eprintln!("stores bench: built without feature `postgres`; skipping the PostgreSQL cases");
+}
+
 criterion_group!(
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(300))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = bench_memory_challenges, bench_memory_credentials, bench_redis_challenges
+    targets = bench_memory_challenges, bench_memory_credentials, bench_redis_challenges, bench_pg
 );
 criterion_main!(benches);
