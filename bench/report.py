@@ -105,6 +105,11 @@ pg_version = sh("psql -h 127.0.0.1 -U postgres -qtAc 'show server_version'")
 redis_version = sh("redis-cli -h 127.0.0.1 info server | grep ^redis_version | cut -d: -f2")
 p(f"- CPU: {cpu}, {os.cpu_count()} cores visible; RAM {ram} MiB; kernel {sh('uname -r')}")
 p(f"- Load average when the report was written: {loadavg} (other builds and a fuzzer share the machine)")
+try:
+    steps = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "loadavg.txt"))]
+    p("- Load average (1, 5, 15 min) at each step: " + "; ".join(f"{n} {a}" for a, n in steps))
+except OSError:
+    pass
 p(f"- actix-passkeys {commit}; {sh('rustc --version')}; "
   f"webauthn-rs-core {lock_version('webauthn-rs-core')}; p256 {lock_version('p256')}; "
   f"actix-web {lock_version('actix-web')}")

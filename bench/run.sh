@@ -37,7 +37,10 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.log
 PIDS=()
 DB_MADE=0
-step() { printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
+step() {
+  printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"
+  printf '%s\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$*" >>"$OUT/loadavg.txt"
+}
 
 stop_all() {
   for pid in "${PIDS[@]}"; do
