@@ -1,5 +1,5 @@
 //! The Redis challenge store under the real app: outages, a Redis restart, and two app instances
-//! sharing one Redis. Needs Redis at 127.0.0.1:6379 (`REDIS_URL` overrides) and, for the restart
+//! (own pools) sharing one Redis and one PostgreSQL. Needs Redis at 127.0.0.1:6379 (`REDIS_URL` overrides) and, for the restart
 //! case, `redis-server` on `PATH` (or `REDIS_SERVER`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,6 +26,12 @@ use actix_web::{
     test as atest, App, HttpRequest,
 };
 use serde_json::{json, Value};
+
+#[path = "support/pg.rs"]
+mod pg_support;
+
+use actix_passkeys::store::diesel::pg::{self, PgCredentialStore};
+use pg_support::PgDatabase;
 
 const ORIGIN: &str = "http://localhost:8080";
 const BEGIN: &str = "/auth/passkeys/authenticate/begin";
@@ -331,17 +337,18 @@ where
 #[actix_rt::test]
 async fn two_instances_share_challenges_through_redis() {
     let prefix = unique_prefix("two-instances");
-    // The durable store both instances share. To run this against PostgreSQL, make this a
-    // PostgreSQL credential store on the test database (and give each instance its own pool).
-    let credentials = MemoryCredentialStore::new();
+    // The durable store both instances share: one PostgreSQL database, a pool per instance.
+    let db = PgDatabase::migrated().await;
+    let credentials_a = PgCredentialStore::new(pg::connect(&db.url).await.unwrap());
+    let credentials_b = PgCredentialStore::new(pg::connect(&db.url).await.unwrap());
     let challenges = || async {
         RedisChallengeStore::connect(&url())
             .await
             .unwrap()
             .with_key_prefix(prefix.clone())
     };
-    let a = instance(credentials.clone(), challenges().await, None).await;
-    let b = instance(credentials.clone(), challenges().await, None).await;
+    let a = instance(credentials_a, challenges().await, None).await;
+    let b = instance(credentials_b, challenges().await, None).await;
 
     let mut auth = register_across(&a, &b, "alice").await;
 

@@ -2,7 +2,8 @@
 //! that third-party stores can run the kit from their own tests).
 //!
 //! Backends that need a server run against the local one: Redis at 127.0.0.1:6379 (override
-//! with `REDIS_URL`). Each run uses its own key prefix and removes its keys.
+//! with `REDIS_URL`), PostgreSQL at 127.0.0.1:5432 (a fresh database per run, dropped after) and
+//! SQLite in a temporary directory. Each Redis run uses its own key prefix and removes its keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -32,8 +33,54 @@ async fn memory_credential_store() {
     check_credential_store(&MemoryCredentialStore::new()).await;
 }
 
-// SQL stores (feature `sqlite` / `postgres`): add `check_credential_store` and
-// `check_challenge_store` tests for them here, next to Redis.
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::sync::Arc;
+
+    use actix_passkeys::{
+        store::diesel::sqlite::{self, SqliteChallengeStore, SqliteCredentialStore},
+        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+    };
+
+    #[actix_rt::test]
+    async fn sqlite_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conformance.db");
+        let path = path.to_str().unwrap();
+        sqlite::run_migrations(path).await.unwrap();
+        let pool = sqlite::connect(path).await.unwrap();
+        check_credential_store(&SqliteCredentialStore::new(pool.clone())).await;
+        let clock = FrozenClock::new();
+        let challenges = SqliteChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
+        check_challenge_store_with_clock(&challenges, &clock).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg_support;
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use std::sync::Arc;
+
+    use actix_passkeys::{
+        store::diesel::pg::{self, PgChallengeStore, PgCredentialStore},
+        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+    };
+
+    use crate::pg_support::PgDatabase;
+
+    #[actix_rt::test]
+    async fn postgres_stores() {
+        let db = PgDatabase::migrated().await;
+        let pool = pg::connect(&db.url).await.unwrap();
+        check_credential_store(&PgCredentialStore::new(pool.clone())).await;
+        let clock = FrozenClock::new();
+        let challenges = PgChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
+        check_challenge_store_with_clock(&challenges, &clock).await;
+    }
+}
 
 #[cfg(feature = "redis")]
 mod redis {
