@@ -91,7 +91,7 @@ pub use self::{
             MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend, MEMORY_RATE_LIMIT_KEYS,
         },
         resolver::{AuthenticatedHook, UserResolver},
-        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH},
+        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
         service::{PasskeysData, VerifiedRegistration},
     },
 };

@@ -30,6 +30,9 @@ use crate::{
     },
 };
 
+/// Where [`Passkeys::well_known`] serves the Related Origin Requests document.
+pub const WELL_KNOWN_PATH: &str = "/.well-known/webauthn";
+
 /// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/auth/passkeys";
 
@@ -294,8 +297,48 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let this = self.clone();
         move |cfg| {
-            cfg.app_data(this.data()).service(this);
+            cfg.app_data(this.data())
+                .service(this.well_known())
+                .service(this);
         }
+    }
+
+    /// `GET /.well-known/webauthn`, the [Related Origin Requests] document
+    /// `{"origins": [...]}` (`application/json`), built from the same origin list the
+    /// ceremonies check ([`PasskeyConfig::web_origins`]); native `android:apk-key-hash:`
+    /// origins are left out. Browsers fetch it from `https://<rp id>/.well-known/webauthn`, so it
+    /// belongs at the site root, outside the scope: mount it with `App::service` next to the
+    /// scope. [`configure`](Self::configure) mounts both.
+    ///
+    /// [Related Origin Requests]: https://w3c.github.io/webauthn/#sctn-related-origins
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// let config = PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .related_origin("https://example.co.uk")
+    ///     .build()?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let app = actix_web::App::new()
+    ///     .service(passkeys.well_known()) // GET /.well-known/webauthn
+    ///     .service(passkeys.clone());     // the scope, /auth/passkeys/…
+    /// # let _ = app;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn well_known(&self) -> actix_web::Resource {
+        let body = self.config().well_known_document().to_string();
+        web::resource(WELL_KNOWN_PATH).route(web::get().to(move || {
+            let body = body.clone();
+            async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type(mime::APPLICATION_JSON)
+                    .insert_header((
+                        actix_web::http::header::CACHE_CONTROL,
+                        "public, max-age=300",
+                    ))
+                    .body(body)
+            }
+        }))
     }
 
     /// The scope with every route, mounted at the builder's path.

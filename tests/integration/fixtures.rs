@@ -309,6 +309,7 @@ pub struct Resp {
     pub raw: Vec<u8>,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    pub headers: actix_web::http::header::HeaderMap,
 }
 
 impl Resp {
@@ -388,6 +389,7 @@ where
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = resp.headers().clone();
         let raw = atest::read_body(resp).await.to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         Resp {
@@ -396,6 +398,7 @@ where
             raw,
             content_type,
             retry_after,
+            headers,
         }
     }
 
