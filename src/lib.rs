@@ -69,7 +69,7 @@ pub use self::web::{
     },
 };
 pub use self::{
-    aaguid::authenticator_name,
+    aaguid::{authenticator_name, AuthenticatorNames},
     audit::{AuditEvent, AuditEventKind, AuditSink, LogAuditSink, NoopAuditSink},
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},

@@ -142,6 +142,25 @@ pub struct CredentialView {
     pub disabled: bool,
 }
 
+impl CredentialView {
+    /// The view of `c` with the authenticator named by `names` (the app's map, then the
+    /// bundled list), as the scope's `GET /credentials` shows it.
+    ///
+    /// ```
+    /// # fn view(c: &actix_passkeys::Credential) -> actix_passkeys::CredentialView {
+    /// actix_passkeys::CredentialView::with_names(c, &actix_passkeys::AuthenticatorNames::bundled())
+    /// # }
+    /// ```
+    pub fn with_names(c: &Credential, names: &crate::aaguid::AuthenticatorNames) -> Self {
+        let mut view = Self::from(c);
+        view.authenticator = c.aaguid.and_then(|a| names.name(a));
+        view
+    }
+}
+
+/// The view with the authenticator named from the bundled list only; use
+/// [`CredentialView::with_names`] (or [`PasskeysData::credential_view`](crate::PasskeysData::credential_view))
+/// to include the app's own names.
 impl From<&Credential> for CredentialView {
     fn from(c: &Credential) -> Self {
         Self {

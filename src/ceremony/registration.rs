@@ -216,9 +216,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         serde_json::to_string(&verified).map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
     let device_name = if device_name.is_empty() {
         aaguid
-            .and_then(crate::aaguid::authenticator_name)
-            .unwrap_or("Passkey")
-            .to_owned()
+            .and_then(|a| engine.names.name(a))
+            .unwrap_or_else(|| "Passkey".to_owned())
     } else {
         device_name
     };

@@ -108,7 +108,11 @@ pub(crate) async fn list_credentials(
 ) -> Result<HttpResponse, PasskeyError> {
     let user = svc.resolve_user(&req).await?;
     let creds = svc.inner().list(user.id).await?;
-    let views: Vec<CredentialView> = creds.iter().map(CredentialView::from).collect();
+    let names = &svc.inner().engine().names;
+    let views: Vec<CredentialView> = creds
+        .iter()
+        .map(|c| CredentialView::with_names(c, names))
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 

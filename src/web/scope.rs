@@ -1,6 +1,6 @@
 //! [`Passkeys`]: the configured service, and the scope that serves the wire contract.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
@@ -8,8 +8,10 @@ use actix_web::{
     web, FromRequest, Handler, Responder,
 };
 use rand::Rng as _;
+use uuid::Uuid;
 
 use crate::{
+    aaguid::AuthenticatorNames,
     audit::{AuditSink, LogAuditSink},
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
@@ -102,6 +104,7 @@ pub struct PasskeysBuilder<C, S> {
     clock: Arc<dyn Clock>,
     fake_key: Option<Vec<u8>>,
     rate_limit: Option<RateLimit>,
+    names: AuthenticatorNames,
 }
 
 impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
@@ -160,6 +163,36 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
         self
     }
 
+    /// The app's own AAGUID → name map for `CredentialView.authenticator` (and the default
+    /// device name of a new passkey). Its entries take precedence over the bundled community
+    /// list, which still names the rest; all-zero AAGUIDs are ignored. Default: the bundled list
+    /// only. Use [`authenticator_names_only`](Self::authenticator_names_only) to drop the bundled list.
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// use std::collections::HashMap;
+    /// let names = HashMap::from([(
+    ///     uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8"),
+    ///     "YubiKey 5 Series".to_owned(),
+    /// )]);
+    /// let passkeys = Passkeys::builder(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())
+    ///     .authenticator_names(names)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authenticator_names(mut self, names: HashMap<Uuid, String>) -> Self {
+        self.names = self.names.with(names);
+        self
+    }
+
+    /// Like [`authenticator_names`](Self::authenticator_names), without the bundled list: only
+    /// these AAGUIDs get a name. Default: the bundled list.
+    pub fn authenticator_names_only(mut self, names: HashMap<Uuid, String>) -> Self {
+        self.names = AuthenticatorNames::none().with(names);
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
         let fake_key = match self.fake_key {
@@ -175,7 +208,8 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
                 key
             }
         };
-        let engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        let mut engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        engine.names = self.names;
         let resolver = self.resolver.unwrap_or_else(default_resolver);
         Ok(Passkeys {
             inner: Arc::new(Inner {
@@ -221,6 +255,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             clock: Arc::new(SystemClock),
             fake_key: None,
             rate_limit: None,
+            names: AuthenticatorNames::default(),
         }
     }
 

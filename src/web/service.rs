@@ -222,6 +222,14 @@ impl PasskeysData {
         self.0.engine().clock.now()
     }
 
+    /// The public view of a stored credential, with the authenticator named by the service's
+    /// names (the app's map from
+    /// [`PasskeysBuilder::authenticator_names`](crate::PasskeysBuilder::authenticator_names),
+    /// then the bundled list).
+    pub fn credential_view(&self, credential: &Credential) -> crate::model::CredentialView {
+        crate::model::CredentialView::with_names(credential, &self.0.engine().names)
+    }
+
     /// Resolves the request's user with the configured [`UserResolver`].
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
         self.0.resolver().resolve(req.clone()).await

@@ -91,3 +91,85 @@ async fn a_related_origin_signs_in_and_an_unlisted_one_does_not() {
         }
     }
 }
+
+/// Inserts a copy of `user`'s first credential under a new id with the given AAGUID.
+async fn insert_copy(
+    ctx: &Ctx<Memory>,
+    user: &str,
+    id: &[u8],
+    aaguid: Option<uuid::Uuid>,
+) -> actix_passkeys::Credential {
+    use actix_passkeys::store::CredentialStore as _;
+    let mut c = ctx.creds.list_for_user(user).await.unwrap()[0].clone();
+    c.credential_id = id.to_vec();
+    c.aaguid = aaguid;
+    assert!(ctx.creds.insert(&c).await.unwrap());
+    c
+}
+
+#[actix_rt::test]
+async fn credential_views_name_authenticators_from_the_bundled_and_the_apps_map() {
+    let apple = uuid::uuid!("fbfc3007-154e-4ecc-8c0b-6e020557d7bd");
+    let yubikey = uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8");
+    let gpm = uuid::uuid!("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4");
+    let unknown = uuid::uuid!("00000000-0000-0000-0000-0000000000aa");
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .authenticator_names(std::collections::HashMap::from([
+            (yubikey, "YubiKey 5 Series".to_owned()),
+            (gpm, "Android phone".to_owned()),
+        ]))
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    app.signup("ann").await;
+    app.register(&mut authenticator(), None).await.assert_ok();
+    for (i, aaguid) in [Some(apple), Some(yubikey), Some(gpm), Some(unknown), None]
+        .into_iter()
+        .enumerate()
+    {
+        insert_copy(&ctx, "ann", &[i as u8 + 1; 16], aaguid).await;
+    }
+    let list = app.get("/auth/passkeys/credentials").await;
+    let names: Vec<_> = list.assert_ok().as_array().unwrap()[..]
+        .iter()
+        .map(|v| v["authenticator"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!(null), // the soft authenticator: zero AAGUID
+            json!("Apple Passwords"),
+            json!("YubiKey 5 Series"),
+            json!("Android phone"), // the app's map wins over the bundled list
+            json!(null),
+            json!(null),
+        ]
+    );
+}
+
+#[actix_rt::test]
+async fn the_bundled_list_can_be_dropped() {
+    let apple = uuid::uuid!("fbfc3007-154e-4ecc-8c0b-6e020557d7bd");
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .authenticator_names_only(std::collections::HashMap::new())
+        .build()
+        .unwrap();
+    let data = passkeys.data();
+    let mut app = ctx.app_with(passkeys).await;
+    app.signup("ann").await;
+    app.register(&mut authenticator(), None).await.assert_ok();
+    let c = insert_copy(&ctx, "ann", &[9; 16], Some(apple)).await;
+    let list = app.get("/auth/passkeys/credentials").await;
+    assert_eq!(list.assert_ok()[1]["authenticator"], json!(null));
+    assert_eq!(data.credential_view(&c).authenticator, None);
+    assert_eq!(
+        actix_passkeys::CredentialView::from(&c)
+            .authenticator
+            .as_deref(),
+        Some("Apple Passwords")
+    );
+}
