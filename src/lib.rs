@@ -73,7 +73,7 @@ pub use self::{
     audit::{AuditEvent, AuditEventKind, AuditSink, LogAuditSink, NoopAuditSink},
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{RegistrationFinish, RegistrationOptions},
+        registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
     },
     clock::{Clock, FrozenClock, SystemClock},
     config::{

@@ -118,6 +118,7 @@ pub struct UsageUpdate {
 
 /// What `GET /credentials` shows about one passkey: never the key or the counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialView {
     /// Credential id, base64url.
@@ -131,8 +132,10 @@ pub struct CredentialView {
     /// BS flag (as of the last sign-in).
     pub backup_state: bool,
     /// Registration time (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
     /// Last sign-in time (RFC 3339), if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_used_at: Option<DateTime<Utc>>,
     /// The authenticator's name from its AAGUID, when known.
     pub authenticator: Option<String>,

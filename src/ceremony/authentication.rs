@@ -24,9 +24,11 @@ use crate::{
 /// What `authenticate/begin` answers: options for `navigator.credentials.get()` and the state
 /// handle to send back with the response.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationOptions {
     /// `PublicKeyCredentialRequestOptionsJSON`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     #[serde(rename = "publicKey")]
     pub public_key: PublicKeyCredentialRequestOptions,
     /// Opaque, single-use state handle.
@@ -36,6 +38,7 @@ pub struct AuthenticationOptions {
 /// The `authenticate/begin` request body: a `userId` for username-first sign-in, or nothing
 /// (or `null`) for usernameless sign-in.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationBegin {
     /// The app user id to sign in, if known.
@@ -45,9 +48,11 @@ pub struct AuthenticationBegin {
 
 /// The `authenticate/finish` request body.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationFinish {
     /// `AuthenticationResponseJSON` from `navigator.credentials.get()`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: PublicKeyCredential,
     /// The state handle from `authenticate/begin`.
     pub state: String,

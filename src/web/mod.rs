@@ -2,6 +2,8 @@
 
 pub(crate) mod body;
 pub(crate) mod extract;
+#[cfg(feature = "openapi")]
+pub(crate) mod openapi;
 pub(crate) mod rate_limit;
 pub(crate) mod resolver;
 pub(crate) mod routes;

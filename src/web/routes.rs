@@ -7,14 +7,13 @@ use actix_web::{
     middleware::Next,
     web, HttpRequest, HttpResponse,
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::AuditEventKind,
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish},
-        registration::RegistrationFinish,
+        registration::{RegistrationBegin, RegistrationFinish},
     },
     error::{envelope, PasskeyError},
     model::{from_b64url, validate_device_name, CredentialView},
@@ -64,10 +63,35 @@ pub(crate) async fn rate_limited(
 pub(crate) async fn register_begin(
     svc: PasskeysData,
     req: HttpRequest,
+    body: OptionalJsonBody<RegistrationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
+    let begin = body.0.unwrap_or_default();
     let user = svc.resolve_user(&req).await?;
-    let options = svc.start_registration(user).await?;
+    let mut options = svc.start_registration(user).await?;
+    options.mediation = begin.mediation;
     Ok(HttpResponse::Ok().json(options))
+}
+
+/// The `register/finish` answer.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Registered {
+    /// Always `ok`.
+    pub(crate) status: &'static str,
+    /// The new credential's id, base64url.
+    pub(crate) credential_id: String,
+}
+
+/// The default `authenticate/finish` answer (an `on_authenticated` hook may replace it).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignedIn {
+    /// Always `ok`.
+    pub(crate) status: &'static str,
+    /// The signed-in app user id.
+    pub(crate) user_id: String,
 }
 
 pub(crate) async fn register_finish(
@@ -75,8 +99,10 @@ pub(crate) async fn register_finish(
     body: JsonBody<RegistrationFinish>,
 ) -> Result<HttpResponse, PasskeyError> {
     let verified = svc.finish_registration(body.0).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"status": "ok", "credentialId": verified.credential.id_b64()})))
+    Ok(HttpResponse::Ok().json(Registered {
+        status: "ok",
+        credential_id: verified.credential.id_b64(),
+    }))
 }
 
 pub(crate) async fn authenticate_begin(
@@ -98,7 +124,10 @@ pub(crate) async fn authenticate_finish(
     crate::web::session::sign_in(&req, &result, svc.now())?;
     match svc.inner().hook() {
         Some(hook) => hook.call(req, result).await,
-        None => Ok(HttpResponse::Ok().json(json!({"status": "ok", "userId": result.user_id}))),
+        None => Ok(HttpResponse::Ok().json(SignedIn {
+            status: "ok",
+            user_id: result.user_id,
+        })),
     }
 }
 
@@ -116,8 +145,11 @@ pub(crate) async fn list_credentials(
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// The `PATCH credentials/{id}` body.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct Rename {
+    /// The new name (1 to 64 characters, no control characters).
     #[serde(rename = "deviceName", alias = "device_name")]
     device_name: String,
 }

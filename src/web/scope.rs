@@ -376,6 +376,27 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         }))
     }
 
+    /// The OpenAPI 3.1 document of the scope's routes (JSON), as served at
+    /// `<scope>/openapi.json`: request and response schemas derived from the Rust types, every
+    /// error code, and the scope path as the server URL.
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let doc: serde_json::Value = serde_json::from_str(&passkeys.openapi_json())?;
+    /// assert_eq!(doc["openapi"], "3.1.0");
+    /// assert!(doc["paths"]["/register/begin"]["post"].is_object());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi_json(&self) -> String {
+        crate::web::openapi::document(&self.path)
+            .to_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    }
+
     /// The scope with every route, mounted at the builder's path.
     pub fn scope(&self) -> actix_web::Scope {
         let resource =
@@ -396,6 +417,18 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             .service(resource("/passkeys.js").route(web::get().to(passkeys_js)));
         #[cfg(feature = "session")]
         let scope = scope.service(resource("/logout").route(web::post().to(logout)));
+        #[cfg(feature = "openapi")]
+        let scope = {
+            let doc = self.openapi_json();
+            scope.service(resource("/openapi.json").route(web::get().to(move || {
+                let doc = doc.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type(mime::APPLICATION_JSON)
+                        .body(doc)
+                }
+            })))
+        };
         scope.default_service(web::to(not_found))
     }
 }

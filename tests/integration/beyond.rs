@@ -173,3 +173,126 @@ async fn the_bundled_list_can_be_dropped() {
         Some("Apple Passwords")
     );
 }
+
+/// Every route of the scope, as (method, path relative to the scope).
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/register/begin"),
+    ("post", "/register/finish"),
+    ("post", "/authenticate/begin"),
+    ("post", "/authenticate/finish"),
+    ("get", "/credentials"),
+    ("patch", "/credentials/{id}"),
+    ("delete", "/credentials/{id}"),
+    ("post", "/logout"),
+    ("get", "/passkeys.js"),
+    ("get", "/openapi.json"),
+];
+
+#[cfg(feature = "openapi")]
+#[actix_rt::test]
+async fn openapi_document_lists_every_route_and_error_code() {
+    use actix_passkeys::PasskeyError;
+    use actix_web::http::Method;
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    let r = app.get("/auth/passkeys/openapi.json").await;
+    assert_eq!(r.status.as_u16(), 200);
+    assert_eq!(r.content_type.as_deref(), Some("application/json"));
+    let doc = r.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], "/auth/passkeys");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = 0;
+    for (path, item) in paths {
+        documented += item.as_object().unwrap().len();
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                ROUTES.contains(&(method.as_str(), path.as_str())),
+                "{method} {path} is documented but not a route"
+            );
+            assert!(op["responses"].is_object(), "{method} {path}");
+        }
+    }
+    assert_eq!(documented, ROUTES.len(), "every route is documented once");
+    // And every documented route exists in the scope (no `not_found` for the route itself).
+    app.signup("olga").await;
+    for (method, path) in ROUTES {
+        let uri = format!("/auth/passkeys{}", path.replace("{id}", "AAAA"));
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = app.method(method.clone(), &uri, None).await;
+        let unknown_route = r.status.as_u16() == 404 && !path.contains("{id}");
+        assert!(!unknown_route, "{method} {uri}: {}", r.status);
+    }
+    let codes: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for code in PasskeyError::CODES {
+        assert!(codes.contains(code), "{code} missing");
+    }
+    for code in [
+        "reauthentication_required",
+        "rate_limited",
+        "store_unavailable",
+    ] {
+        assert!(codes.contains(&code), "{code} missing");
+    }
+    // Schemas come from the Rust types: spot-check the wire names.
+    let schemas = &doc["components"]["schemas"];
+    let view = &schemas["CredentialView"]["properties"];
+    for field in [
+        "id",
+        "deviceName",
+        "transports",
+        "backupEligible",
+        "backupState",
+        "createdAt",
+        "lastUsedAt",
+        "authenticator",
+        "userVerified",
+        "disabled",
+    ] {
+        assert!(view[field].is_object(), "CredentialView.{field}");
+    }
+    assert!(schemas["Registered"]["properties"]["credentialId"].is_object());
+    assert!(schemas["SignedIn"]["properties"]["userId"].is_object());
+    assert!(schemas["AuthenticationBegin"]["properties"]["userId"].is_object());
+    assert!(schemas["RegistrationFinish"]["properties"]["deviceName"].is_object());
+    assert!(schemas["Rename"]["properties"]["deviceName"].is_object());
+    assert!(schemas["ErrorEnvelope"]["properties"]["error"].is_object());
+}
+
+#[actix_rt::test]
+async fn conditional_create_is_asked_for_in_the_begin_body() {
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    app.signup("pat").await;
+    let plain = app.post_empty("/auth/passkeys/register/begin").await;
+    assert!(plain.assert_ok().get("mediation").is_none());
+    let plain = app.post("/auth/passkeys/register/begin", json!({})).await;
+    assert!(plain.assert_ok().get("mediation").is_none());
+    let begin = app
+        .post(
+            "/auth/passkeys/register/begin",
+            json!({"mediation": "conditional"}),
+        )
+        .await;
+    assert_eq!(begin.assert_ok()["mediation"], "conditional");
+    // The options are ordinary creation options; the ceremony finishes as usual.
+    let mut auth = authenticator();
+    let credential = auth.register(&begin.body["publicKey"]).await.unwrap();
+    app.post(
+        "/auth/passkeys/register/finish",
+        json!({"credential": credential, "state": begin.body["state"]}),
+    )
+    .await
+    .assert_ok();
+    app.post(
+        "/auth/passkeys/register/begin",
+        json!({"mediation": "silent"}),
+    )
+    .await
+    .assert_error(400, "invalid_request");
+}
