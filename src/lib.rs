@@ -93,6 +93,7 @@ pub use self::{
         resolver::{AuthenticatedHook, UserResolver},
         scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
         service::{PasskeysData, VerifiedRegistration},
+        signal::{Signal, SIGNAL_HEADER},
     },
 };
 

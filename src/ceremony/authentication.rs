@@ -177,6 +177,18 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     challenges: &S,
     input: AuthenticationFinish,
 ) -> Result<AuthenticationResult, PasskeyError> {
+    finish_signalled(engine, credentials, challenges, input, &mut None).await
+}
+
+/// [`finish`], also reporting (in `unknown`) the credential id of a usernameless sign-in whose
+/// credential is not in the store: the case for a `signalUnknownCredential`.
+pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    input: AuthenticationFinish,
+    unknown: &mut Option<Vec<u8>>,
+) -> Result<AuthenticationResult, PasskeyError> {
     let payload: Payload = engine
         .consume(challenges, &input.state, Ceremony::Authentication)
         .await
@@ -193,6 +205,9 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         )
     })?;
     let Some(stored) = stored else {
+        if bound.is_none() {
+            *unknown = Some(rsp.raw_id.to_vec());
+        }
         return Err(engine.fail(
             AuditEventKind::AuthenticationFailed,
             bound,

@@ -16,10 +16,11 @@ use crate::{
         registration::{RegistrationBegin, RegistrationFinish},
     },
     error::{envelope, PasskeyError},
-    model::{from_b64url, validate_device_name, CredentialView},
+    model::{b64url, from_b64url, validate_device_name, CredentialView},
     web::{
         body::{JsonBody, OptionalJsonBody},
         service::PasskeysData,
+        signal::Signal,
     },
 };
 
@@ -119,7 +120,23 @@ pub(crate) async fn authenticate_finish(
     body: JsonBody<AuthenticationFinish>,
 ) -> Result<HttpResponse, actix_web::Error> {
     // The counter and last-used time are committed inside `finish`, before anything below runs.
-    let result = svc.finish_authentication(body.0).await?;
+    let (result, unknown) = svc.inner().finish_authentication_signalled(body.0).await;
+    let result = match (result, unknown) {
+        (Ok(r), _) => r,
+        (Err(err), Some(id)) => {
+            let signal = Signal::UnknownCredential {
+                rp_id: svc.config().rp_id().to_owned(),
+                credential_id: b64url(&id),
+            };
+            let mut resp = actix_web::ResponseError::error_response(&err);
+            if let Ok(value) = header::HeaderValue::from_str(&signal.to_header_value()) {
+                resp.headers_mut()
+                    .insert(header::HeaderName::from_static("passkeys-signal"), value);
+            }
+            return Ok(resp);
+        }
+        (Err(err), None) => return Err(err.into()),
+    };
     #[cfg(feature = "session")]
     crate::web::session::sign_in(&req, &result, svc.now())?;
     match svc.inner().hook() {
@@ -142,7 +159,11 @@ pub(crate) async fn list_credentials(
         .iter()
         .map(|c| CredentialView::with_names(c, names))
         .collect();
-    Ok(HttpResponse::Ok().json(views))
+    let mut resp = HttpResponse::Ok();
+    if let Some(signal) = Signal::all_accepted(svc.config().rp_id(), &creds) {
+        resp.insert_header(signal.header());
+    }
+    Ok(resp.json(views))
 }
 
 /// The `PATCH credentials/{id}` body.
@@ -200,7 +221,12 @@ pub(crate) async fn delete_credential(
             .user(Some(&user.id))
             .credential(Some(path.into_inner())),
     );
-    Ok(HttpResponse::NoContent().finish())
+    let mut resp = HttpResponse::NoContent();
+    // The revoke is done; a failing re-read only costs the signal.
+    if let Ok(Some(signal)) = svc.accepted_credentials(&user.id).await {
+        resp.insert_header(signal.header());
+    }
+    Ok(resp.finish())
 }
 
 #[cfg(feature = "session")]

@@ -313,6 +313,16 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         authentication::finish(&i.engine, &i.credentials, &i.challenges, input).await
     }
 
+    /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
+    /// `user`'s name or display name; `None` when the user has no passkeys. See
+    /// [`PasskeysData::user_details_changed`].
+    pub async fn user_details_changed(
+        &self,
+        user: &PasskeyUser,
+    ) -> Result<Option<crate::Signal>, PasskeyError> {
+        self.data().user_details_changed(user).await
+    }
+
     /// A type-erased handle for handlers and extractors ([`PasskeysData`]).
     pub fn data(&self) -> PasskeysData {
         PasskeysData(self.inner.clone())

@@ -296,3 +296,173 @@ async fn conditional_create_is_asked_for_in_the_begin_body() {
     .await
     .assert_error(400, "invalid_request");
 }
+
+fn signal(r: &Resp) -> Option<serde_json::Value> {
+    r.headers
+        .get(actix_passkeys::SIGNAL_HEADER)
+        .map(|v| serde_json::from_str(v.to_str().unwrap()).unwrap())
+}
+
+#[actix_rt::test]
+async fn usernameless_sign_in_with_an_unknown_credential_signals_it() {
+    use actix_passkeys::store::CredentialStore as _;
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    app.signup("uma").await;
+    let mut auth = authenticator();
+    let id = app.register(&mut auth, None).await.assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.logout().await;
+    let ok = app.sign_in(&mut auth, None).await;
+    ok.assert_ok();
+    assert_eq!(signal(&ok), None);
+    app.logout().await;
+
+    // Username-first, then the credential is deleted behind the user's back: no signal there.
+    let username_first = app.assertion(&mut auth, Some("uma")).await;
+    assert!(ctx.creds.delete("uma", &unb64(&id)).await.unwrap());
+    let r = app
+        .post("/auth/passkeys/authenticate/finish", username_first)
+        .await;
+    r.assert_error(401, "credential_not_found");
+    assert_eq!(signal(&r), None);
+
+    // Usernameless: the error envelope is unchanged, the signal rides in the header.
+    let r = app.sign_in(&mut auth, None).await;
+    r.assert_error(401, "credential_not_found");
+    assert_eq!(
+        signal(&r),
+        Some(json!({"unknownCredential": {"rpId": "localhost", "credentialId": id}}))
+    );
+}
+
+#[actix_rt::test]
+async fn listing_and_revoking_signal_every_accepted_credential() {
+    use actix_passkeys::store::CredentialStore as _;
+    use actix_web::http::Method;
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    app.signup("vic").await;
+    assert_eq!(
+        signal(&app.get("/auth/passkeys/credentials").await),
+        None,
+        "no passkeys: no handle, no signal"
+    );
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = app.register(&mut authenticator(), None).await;
+        ids.push(r.assert_ok()["credentialId"].as_str().unwrap().to_owned());
+    }
+    // Another user's passkeys never leak into the list.
+    let mut other = ctx.app().await;
+    other.signup("wes").await;
+    other.register(&mut authenticator(), None).await.assert_ok();
+
+    let store_list = |ctx: &Ctx<Memory>| {
+        let creds = ctx.creds.clone();
+        async move {
+            let all = creds.list_for_user("vic").await.unwrap();
+            let handle = b64(&all[0].user_handle);
+            let ids: Vec<String> = all
+                .iter()
+                .filter(|c| !c.is_disabled())
+                .map(|c| c.id_b64())
+                .collect();
+            (handle, ids)
+        }
+    };
+    let r = app.get("/auth/passkeys/credentials").await;
+    assert_eq!(
+        r.assert_ok().as_array().unwrap().len(),
+        3,
+        "body is still the array"
+    );
+    let (handle, listed) = store_list(&ctx).await;
+    assert_eq!(listed, ids);
+    assert_eq!(
+        signal(&r),
+        Some(json!({"allAcceptedCredentials": {
+            "rpId": "localhost", "userId": handle, "allAcceptedCredentialIds": listed,
+        }}))
+    );
+
+    // A disabled credential is kept in the store but is not accepted.
+    ctx.creds
+        .disable(&unb64(&ids[1]), ctx.clock_now(), "test")
+        .await
+        .unwrap();
+    let r = app.get("/auth/passkeys/credentials").await;
+    let (_, accepted) = store_list(&ctx).await;
+    assert_eq!(accepted, [ids[0].clone(), ids[2].clone()]);
+    assert_eq!(
+        signal(&r).unwrap()["allAcceptedCredentials"]["allAcceptedCredentialIds"],
+        json!(accepted)
+    );
+
+    let r = app
+        .method(
+            Method::DELETE,
+            &format!("/auth/passkeys/credentials/{}", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+    assert!(r.raw.is_empty());
+    let (_, accepted) = store_list(&ctx).await;
+    assert_eq!(accepted, [ids[2].clone()]);
+    assert_eq!(
+        signal(&r),
+        Some(json!({"allAcceptedCredentials": {
+            "rpId": "localhost", "userId": handle, "allAcceptedCredentialIds": accepted,
+        }}))
+    );
+    for id in &ids[1..] {
+        let r = app
+            .method(
+                Method::DELETE,
+                &format!("/auth/passkeys/credentials/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 204);
+        if id == &ids[2] {
+            assert_eq!(signal(&r), None, "nothing left: no handle, no signal");
+        }
+    }
+    // A failed revoke (not the caller's) carries no signal and the envelope as before.
+    let r = app
+        .method(
+            Method::DELETE,
+            &format!("/auth/passkeys/credentials/{}", ids[0]),
+            None,
+        )
+        .await;
+    r.assert_error(404, "not_found");
+    assert_eq!(signal(&r), None);
+}
+
+#[actix_rt::test]
+async fn user_details_changed_gives_the_current_user_details() {
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
+    let mut app = ctx.app_with(passkeys.clone()).await;
+    let user = actix_passkeys::PasskeyUser::new("xia", "xia@example.com", "Xià Lin");
+    assert_eq!(passkeys.user_details_changed(&user).await.unwrap(), None);
+    app.signup("xia").await;
+    let mut auth = authenticator();
+    app.register(&mut auth, None).await.assert_ok();
+    let signal = passkeys.user_details_changed(&user).await.unwrap().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&signal.to_header_value()).unwrap();
+    assert_eq!(
+        value,
+        json!({"currentUserDetails": {
+            "rpId": "localhost",
+            "userId": b64(&auth.user_handle().unwrap()),
+            "name": "xia@example.com",
+            "displayName": "Xià Lin",
+        }})
+    );
+    assert!(signal.to_header_value().is_ascii());
+}
