@@ -44,6 +44,8 @@
 //! - `redis`: [`store::redis::RedisChallengeStore`], challenges in Redis (bb8-redis) for apps
 //!   running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
+//! - `openapi`: the OpenAPI 3.1 document of the scope's routes at `<scope>/openapi.json`
+//!   (`Passkeys::openapi_json`), generated with utoipa from the request and response types.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aaguid;

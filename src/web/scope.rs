@@ -52,6 +52,12 @@ pub const DEFAULT_PATH: &str = "/auth/passkeys";
 /// | `DELETE credentials/{id}` | 204 |
 /// | `POST logout` (feature `session`) | 204 |
 /// | `GET passkeys.js` | the browser helper |
+/// | `GET openapi.json` (feature `openapi`) | the OpenAPI 3.1 document of these routes |
+///
+/// `GET credentials` and a successful `DELETE credentials/{id}` carry a
+/// [`Passkeys-Signal`](crate::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
+/// usernameless `authenticate/finish` refused with `credential_not_found` (`unknownCredential`).
+/// [`Passkeys::well_known`] serves `/.well-known/webauthn` at the site root.
 ///
 /// ```
 /// use actix_passkeys::{
