@@ -21,6 +21,7 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(passkeys.clone()))
+            .service(passkeys.well_known()) // GET /.well-known/webauthn
             .service(passkeys)
             .configure(demo_routes::<C, S>);
     }

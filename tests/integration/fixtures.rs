@@ -370,6 +370,7 @@ pub struct Resp {
     pub raw: Vec<u8>,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    pub headers: actix_web::http::header::HeaderMap,
 }
 
 impl Resp {
@@ -423,6 +424,7 @@ async fn read<Bd: MessageBody>(resp: ServiceResponse<Bd>) -> Resp {
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let headers = resp.headers().clone();
     let raw = atest::read_body(resp).await.to_vec();
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
     Resp {
@@ -431,6 +433,7 @@ async fn read<Bd: MessageBody>(resp: ServiceResponse<Bd>) -> Resp {
         raw,
         content_type,
         retry_after,
+        headers,
     }
 }
 

@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod beyond;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
