@@ -349,7 +349,10 @@ impl<B: Backend> Ctx<B> {
     }
 }
 
-async fn signup(session: Session, body: web::Json<Value>) -> Result<HttpResponse, PasskeyError> {
+pub async fn signup(
+    session: Session,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, PasskeyError> {
     let name = body["username"].as_str().unwrap_or_default().to_owned();
     identify(
         &session,
@@ -358,7 +361,7 @@ async fn signup(session: Session, body: web::Json<Value>) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(json!({ "userId": name })))
 }
 
-async fn me(user: Authenticated) -> HttpResponse {
+pub async fn me(user: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(user.into_inner())
 }
 

@@ -16,6 +16,7 @@ mod fixtures;
 mod negative;
 mod properties;
 mod routes;
+mod tenants;
 
 /// The route suite, one list for every backend (so the lists cannot drift).
 macro_rules! route_suite {
