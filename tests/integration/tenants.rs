@@ -109,10 +109,6 @@ async fn a_credential_of_one_tenant_is_not_accepted_by_another() {
         .send(on(b, "/auth/passkeys/authenticate/begin", None))
         .await;
     assert_eq!(begin.assert_ok()["publicKey"]["rpId"], b);
-    let challenge = begin.body["publicKey"]["challenge"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     for (rp_id, origin) in [(a, "https://a.example.com"), (b, "https://b.example.org")] {
         let begin = app
             .send(on(b, "/auth/passkeys/authenticate/begin", None))
