@@ -83,6 +83,10 @@ mod postgres {
 }
 
 #[cfg(feature = "redis")]
+#[path = "support/redis.rs"]
+mod redis_support;
+
+#[cfg(feature = "redis")]
 mod redis {
     use actix_passkeys::{
         store::{
@@ -92,52 +96,7 @@ mod redis {
         testing::check_challenge_store,
     };
 
-    fn url() -> String {
-        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-    }
-
-    fn unique_prefix(test: &str) -> String {
-        format!("actix_passkeys_test:{test}:{}:", uuid::Uuid::new_v4())
-    }
-
-    /// Keys under `prefix`, found with SCAN.
-    async fn keys(prefix: &str) -> Vec<String> {
-        let client = redis::Client::open(url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let mut cursor = 0u64;
-        let mut keys = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}*"))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            keys.extend(batch);
-            if next == 0 {
-                return keys;
-            }
-            cursor = next;
-        }
-    }
-
-    /// Deletes every key under `prefix` (SCAN + DEL); returns how many there were.
-    async fn clean(prefix: &str) -> usize {
-        let keys = keys(prefix).await;
-        if !keys.is_empty() {
-            let client = redis::Client::open(url()).unwrap();
-            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let () = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-        keys.len()
-    }
+    use crate::redis_support::{clean, keys, unique_prefix, url};
 
     #[actix_rt::test]
     async fn redis_challenge_store() {
@@ -147,7 +106,7 @@ mod redis {
             .unwrap()
             .with_key_prefix(prefix.clone());
         check_challenge_store(&store).await;
-        assert_eq!(clean(&prefix).await, 0, "the kit takes what it puts");
+        assert_eq!(clean(&prefix), 0, "the kit takes what it puts");
     }
 
     #[actix_rt::test]
@@ -166,7 +125,7 @@ mod redis {
             expires_at: now + chrono::Duration::seconds(300),
         };
         store.put(handle, record.clone()).await.unwrap();
-        let keys = keys(&prefix).await;
+        let keys = keys(&prefix);
         assert_eq!(keys.len(), 1);
         assert!(!keys[0].contains(handle), "the key is a hash of the handle");
         let client = redis::Client::open(url()).unwrap();
@@ -181,6 +140,6 @@ mod redis {
             "TTL = lifetime + 60 s grace, got {ttl}"
         );
         assert_eq!(store.take(handle).await.unwrap(), Some(record));
-        assert_eq!(clean(&prefix).await, 0, "GETDEL removed the key");
+        assert_eq!(clean(&prefix), 0, "GETDEL removed the key");
     }
 }

@@ -77,24 +77,13 @@ pub struct Redis;
 pub struct RedisKeys(String);
 
 #[cfg(feature = "redis")]
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+#[path = "../support/redis.rs"]
+pub mod redis_support;
 
 #[cfg(feature = "redis")]
 impl Drop for RedisKeys {
     fn drop(&mut self) {
-        use actix_passkeys::store::redis::bb8_redis::redis::{self, Commands as _};
-        let Ok(mut conn) = redis::Client::open(redis_url()).and_then(|c| c.get_connection()) else {
-            return;
-        };
-        let keys: Vec<String> = conn
-            .scan_match::<_, String>(format!("{}*", self.0))
-            .map(|iter| iter.collect())
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query(&mut conn);
-        }
+        redis_support::clean(&self.0);
     }
 }
 
@@ -110,8 +99,8 @@ impl Backend for Redis {
     type S = actix_passkeys::store::redis::RedisChallengeStore;
     type Guard = RedisKeys;
     async fn create(_clock: &FrozenClock) -> (Self::C, Self::S, RedisKeys) {
-        let prefix = format!("actix_passkeys_test:routes:{}:", uuid::Uuid::new_v4());
-        let store = Self::S::connect(&redis_url())
+        let prefix = redis_support::unique_prefix("routes");
+        let store = Self::S::connect(&redis_support::url())
             .await
             .unwrap()
             .with_key_prefix(prefix.clone());
