@@ -65,7 +65,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 #[actix_web::main]
 async fn main() -> Result<(), Error> {
-    env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
+    common::dev::init_logging();
     // Refuse to start on a missing setting before touching any service.
     let database_url = required("DATABASE_URL")?;
     let redis_url = required("REDIS_URL")?;
