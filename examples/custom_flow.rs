@@ -9,6 +9,9 @@
 //!
 //! The standard scope is mounted as well, at `/auth/passkeys`.
 
+#[path = "common/dev.rs"]
+mod dev;
+
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
@@ -19,10 +22,9 @@ use actix_passkeys::{
         memory::{MemoryChallengeStore, MemoryCredentialStore},
         ChallengeStore, CredentialStore,
     },
-    AuthenticationBegin, Fresh, PasskeyConfig, PasskeyError, PasskeyUser, Passkeys, PasskeysData,
+    AuthenticationBegin, Fresh, PasskeyError, PasskeyUser, Passkeys, PasskeysData,
     VerifiedAssertion, VerifiedRegistration,
 };
-use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::Deserialize;
 use serde_json::json;
@@ -125,17 +127,9 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
 #[allow(dead_code)] // the integration test includes this file for `routes`
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::init_from_env(
-        env_logger::Env::default().default_filter_or("info,webauthn_rs_core=warn"),
-    );
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
-    let config = PasskeyConfig::builder("localhost", "custom flow demo")
-        .origin(format!("http://localhost:{port}"))
-        .apply_env()?
-        .build()?;
+    dev::init_logging();
+    let port = dev::port();
+    let config = dev::local_config("custom flow demo", port)?;
     let passkeys = Passkeys::new(
         config,
         MemoryCredentialStore::new(),
@@ -145,11 +139,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = Key::generate();
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                    .cookie_secure(false)
-                    .build(),
-            )
+            .wrap(dev::cookie_sessions(key.clone()))
             .configure(routes(passkeys.clone(), users.clone()))
     })
     .bind(("localhost", port))?

@@ -1,8 +1,8 @@
-//! `cargo run --example postgres_redis --features postgres`: the quickstart's demo app wired for
+//! `cargo run --example postgres_redis --features postgres,redis`: the quickstart's demo app wired for
 //! production.
 //!
 //! - credentials in PostgreSQL from `DATABASE_URL` (migrations run on start);
-//! - challenges in PostgreSQL too for now, shared by every instance (see `challenge_store`);
+//! - challenges in Redis (`SET EX` / `GETDEL`), shared by every instance;
 //! - sessions in Redis from `REDIS_URL` (actix-session's `RedisSessionStore`);
 //! - the session key from `SESSION_KEY`: 64 or more bytes, hex or base64 (required);
 //! - listening on `127.0.0.1:$PORT` (default 8080), behind your TLS proxy;
@@ -14,14 +14,17 @@
 //! ```text
 //! DATABASE_URL=postgres://postgres@127.0.0.1/app REDIS_URL=redis://127.0.0.1:6379 \
 //! SESSION_KEY=$(openssl rand -hex 64) PASSKEYS_RP_ID=localhost PASSKEYS_RP_NAME="My app" \
-//! PASSKEYS_ORIGINS=http://localhost:8080 cargo run --example postgres_redis --features postgres
+//! PASSKEYS_ORIGINS=http://localhost:8080 cargo run --example postgres_redis --features postgres,redis
 //! ```
 
 #[path = "common/mod.rs"]
 mod common;
 
 use actix_passkeys::{
-    store::diesel::pg::{self, PgChallengeStore, PgCredentialStore, PgPool},
+    store::{
+        diesel::pg::{self, PgCredentialStore},
+        redis::RedisChallengeStore,
+    },
     PasskeyConfig, Passkeys,
 };
 use actix_session::{storage::RedisSessionStore, SessionMiddleware};
@@ -60,17 +63,9 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Where begun ceremonies wait for their finish call. They must be shared by every instance.
-///
-/// TODO(redis store): when feature `redis` lands, use `RedisChallengeStore` from `REDIS_URL`
-/// here (SET EX / GETDEL); until then the PostgreSQL table `passkey_challenges` does the job.
-fn challenge_store(pool: PgPool) -> PgChallengeStore {
-    PgChallengeStore::new(pool)
-}
-
 #[actix_web::main]
 async fn main() -> Result<(), Error> {
-    env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
+    common::dev::init_logging();
     // Refuse to start on a missing setting before touching any service.
     let database_url = required("DATABASE_URL")?;
     let redis_url = required("REDIS_URL")?;
@@ -80,11 +75,8 @@ async fn main() -> Result<(), Error> {
 
     pg::run_migrations(&database_url).await?;
     let pool = pg::connect(&database_url).await?;
-    let passkeys = Passkeys::new(
-        config,
-        PgCredentialStore::new(pool.clone()),
-        challenge_store(pool),
-    )?;
+    let challenges = RedisChallengeStore::connect(&redis_url).await?;
+    let passkeys = Passkeys::new(config, PgCredentialStore::new(pool), challenges)?;
     let sessions = RedisSessionStore::new(redis_url).await?;
 
     let server = HttpServer::new(move || {

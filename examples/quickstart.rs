@@ -10,21 +10,15 @@ mod common;
 
 use actix_passkeys::{
     store::{diesel::sqlite, memory::MemoryChallengeStore},
-    PasskeyConfig, Passkeys,
+    Passkeys,
 };
-use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, App, HttpServer};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    env_logger::init_from_env(
-        env_logger::Env::default().default_filter_or("info,webauthn_rs_core=warn"),
-    );
+    common::dev::init_logging();
     let port = common::port();
-    let config = PasskeyConfig::builder("localhost", "actix-passkeys quickstart")
-        .origin(format!("http://localhost:{port}"))
-        .apply_env()?
-        .build()?;
+    let config = common::dev::local_config("actix-passkeys quickstart", port)?;
     let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| "passkeys.db".to_owned());
     sqlite::run_migrations(&database).await?;
     let credentials = sqlite::SqliteCredentialStore::connect(&database).await?;
@@ -32,11 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = Key::generate();
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                    .cookie_secure(false)
-                    .build(),
-            )
+            .wrap(common::dev::cookie_sessions(key.clone()))
             .configure(common::routes(passkeys.clone()))
     })
     .bind(("localhost", port))?

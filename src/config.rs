@@ -19,6 +19,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 const ANDROID_ORIGIN_PREFIX: &str = "android:apk-key-hash:";
 
+/// Most distinct registrable-domain labels the origins may span: browsers read only the first
+/// five labels of a `/.well-known/webauthn` document (WebAuthn Level 3, Related Origin Requests).
+pub const MAX_RELATED_ORIGIN_LABELS: usize = 5;
+
 /// User verification (PIN, biometrics) policy. It is both requested from the authenticator and
 /// enforced on every response: under `Required` a response without the UV flag is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -197,6 +201,7 @@ impl PasskeyConfig {
             rp_id: rp_id.into(),
             rp_name: rp_name.into(),
             origins: Vec::new(),
+            related_origins: Vec::new(),
             allow_subdomains: false,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             timeout: DEFAULT_TIMEOUT,
@@ -234,9 +239,54 @@ impl PasskeyConfig {
         &self.rp_name
     }
 
-    /// The accepted origins.
+    /// The accepted origins: those given with [`PasskeyConfigBuilder::origin`], then the
+    /// related origins given with [`PasskeyConfigBuilder::related_origin`].
     pub fn origins(&self) -> &[Origin] {
         &self.origins
+    }
+
+    /// The web origins of [`origins`](Self::origins) as serialised origins, in order, without
+    /// duplicates: the `origins` member of the `/.well-known/webauthn` document (native
+    /// `android:apk-key-hash:` origins are left out; they have no place in it).
+    ///
+    /// ```
+    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .origin("android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU")
+    ///     .related_origin("https://example.co.uk")
+    ///     .build()?;
+    /// assert_eq!(config.web_origins(), ["https://example.com", "https://example.co.uk"]);
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn web_origins(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for origin in &self.origins {
+            if let Origin::Web(_) = origin {
+                let s = origin.as_str();
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// The Related Origin Requests document served at `/.well-known/webauthn`:
+    /// `{"origins": [...]}` with [`web_origins`](Self::web_origins).
+    ///
+    /// ```
+    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .related_origin("https://example.de")
+    ///     .build()?;
+    /// assert_eq!(
+    ///     config.well_known_document().to_string(),
+    ///     r#"{"origins":["https://example.com","https://example.de"]}"#
+    /// );
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn well_known_document(&self) -> serde_json::Value {
+        serde_json::json!({ "origins": self.web_origins() })
     }
 
     /// Whether subdomains of the web origins are accepted.
@@ -302,6 +352,7 @@ pub struct PasskeyConfigBuilder {
     rp_id: String,
     rp_name: String,
     origins: Vec<String>,
+    related_origins: Vec<String>,
     allow_subdomains: bool,
     challenge_ttl: Duration,
     timeout: Duration,
@@ -330,6 +381,19 @@ impl PasskeyConfigBuilder {
         S: Into<String>,
     {
         self.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a related origin: a web origin on another site that may use this rp id through
+    /// [Related Origin Requests](https://w3c.github.io/webauthn/#sctn-related-origins)
+    /// (`https://example.co.uk` for rp id `example.com`). Unlike [`origin`](Self::origin), its
+    /// host need not be under the rp id; it is otherwise validated the same way (https only,
+    /// no path, query, fragment or userinfo). Responses from it are accepted, and it is listed
+    /// in the `/.well-known/webauthn` document that [`Passkeys::well_known`](crate::Passkeys::well_known)
+    /// serves, which browsers fetch from the rp id to allow it. All origins together may span
+    /// at most [`MAX_RELATED_ORIGIN_LABELS`] registrable-domain labels. Default: none.
+    pub fn related_origin(mut self, origin: impl Into<String>) -> Self {
+        self.related_origins.push(origin.into());
         self
     }
 
@@ -409,6 +473,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_RP_ID` | rp id |
     /// | `PASSKEYS_RP_NAME` | rp name |
     /// | `PASSKEYS_ORIGINS` | origins, comma-separated |
+    /// | `PASSKEYS_RELATED_ORIGINS` | related origins, comma-separated |
     /// | `PASSKEYS_ALLOW_SUBDOMAINS` | `true` / `false` |
     /// | `PASSKEYS_CHALLENGE_TTL` | seconds |
     /// | `PASSKEYS_TIMEOUT_MS` | milliseconds |
@@ -444,6 +509,14 @@ impl PasskeyConfigBuilder {
         }
         if let Some(v) = get("PASSKEYS_ORIGINS") {
             self.origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = get("PASSKEYS_RELATED_ORIGINS") {
+            self.related_origins = v
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
@@ -535,7 +608,8 @@ impl PasskeyConfigBuilder {
     /// origins; an origin with a path, query, fragment, trailing slash or userinfo; a web origin
     /// that is not https (plain http is allowed for `localhost` only); an rp id that is not the
     /// host, or a dot-bounded suffix of the host, of every web origin; a TTL of zero or above one
-    /// hour; a timeout under one second or above one hour; a body limit under 1 KiB.
+    /// hour; a related origin that is not an https (or localhost) web origin; origins spanning
+    /// more than [`MAX_RELATED_ORIGIN_LABELS`] registrable-domain labels; a timeout under one second or above one hour; a body limit under 1 KiB.
     pub fn build(self) -> Result<PasskeyConfig, ConfigError> {
         let rp_id = validate_rp_id(&self.rp_id)?;
         if self.rp_name.trim().is_empty() {
@@ -547,11 +621,15 @@ impl PasskeyConfigBuilder {
                 "at least one origin is required",
             ));
         }
-        let origins = self
+        let mut origins = self
             .origins
             .iter()
             .map(|o| parse_origin(o, &rp_id))
             .collect::<Result<Vec<_>, _>>()?;
+        for raw in &self.related_origins {
+            origins.push(parse_related_origin(raw)?);
+        }
+        check_origin_labels(&origins)?;
         if self.challenge_ttl.is_zero() || self.challenge_ttl > MAX_CHALLENGE_TTL {
             return Err(ConfigError::new(
                 "challenge_ttl",
@@ -653,6 +731,52 @@ fn is_localhost(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
+fn parse_related_origin(raw: &str) -> Result<Origin, ConfigError> {
+    if raw.starts_with(ANDROID_ORIGIN_PREFIX) {
+        return Err(ConfigError::new(
+            "origins",
+            format!("`{raw}`: a related origin must be a web origin"),
+        ));
+    }
+    parse_origin(raw, "")
+}
+
+/// The registrable-domain label of a host: the first label of its eTLD+1 (`example` for
+/// `login.example.co.uk`), from the Public Suffix List compiled into the `public-suffix` crate.
+/// Hosts without a registrable domain (`localhost`, a bare public suffix) have none.
+pub(crate) fn registrable_label(host: &str) -> Option<&str> {
+    use public_suffix::{EffectiveTLDProvider as _, DEFAULT_PROVIDER};
+    let etld1 = DEFAULT_PROVIDER.effective_tld_plus_one(host).ok()?;
+    etld1.split('.').next().filter(|l| !l.is_empty())
+}
+
+/// WebAuthn's limit on Related Origin Requests: browsers honour origins from at most five
+/// distinct registrable-domain labels, so a config needing more could never work everywhere.
+fn check_origin_labels(origins: &[Origin]) -> Result<(), ConfigError> {
+    let mut labels: Vec<String> = Vec::new();
+    for origin in origins {
+        let Origin::Web(url) = origin else { continue };
+        let Some(label) = url.host_str().and_then(registrable_label) else {
+            continue;
+        };
+        if !labels.iter().any(|l| l == label) {
+            labels.push(label.to_owned());
+        }
+    }
+    if labels.len() > MAX_RELATED_ORIGIN_LABELS {
+        return Err(ConfigError::new(
+            "origins",
+            format!(
+                "the origins span {} registrable-domain labels ({}); browsers accept at most {MAX_RELATED_ORIGIN_LABELS}",
+                labels.len(),
+                labels.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses an origin; `rp_id` empty means "any host" (a related origin).
 fn parse_origin(raw: &str, rp_id: &str) -> Result<Origin, ConfigError> {
     let bad = |why: &str| ConfigError::new("origins", format!("`{raw}`: {why}"));
     if let Some(hash) = raw.strip_prefix(ANDROID_ORIGIN_PREFIX) {
@@ -687,7 +811,8 @@ fn parse_origin(raw: &str, rp_id: &str) -> Result<Origin, ConfigError> {
         "http" => return Err(bad("plain http is only allowed for localhost")),
         _ => return Err(bad("the scheme must be https (or http for localhost)")),
     }
-    let host_matches = host == rp_id
+    let host_matches = rp_id.is_empty()
+        || host == rp_id
         || host
             .strip_suffix(rp_id)
             .is_some_and(|prefix| prefix.ends_with('.'));
@@ -824,6 +949,81 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.field(), field);
         }
+    }
+
+    #[test]
+    fn related_origins_are_limited_to_five_registrable_labels() {
+        let five = base()
+            .origin("https://login.example.com")
+            .related_origin("https://example.co.uk") // label `example` again
+            .related_origin("https://shop.example.de")
+            .related_origin("https://brand-a.com")
+            .related_origin("https://brand-b.org")
+            .related_origin("https://www.brand-c.com.au")
+            .related_origin("https://brand-d.net")
+            .related_origin("https://brand-e.net");
+        let err = five.clone().build().expect_err("six labels");
+        assert_eq!(err.field(), "origins");
+        assert!(
+            err.reason().contains("6 registrable-domain labels"),
+            "{err}"
+        );
+        let config = base()
+            .origin("https://login.example.com")
+            .related_origin("https://example.co.uk")
+            .related_origin("https://shop.example.de")
+            .related_origin("https://brand-a.com")
+            .related_origin("https://brand-b.org")
+            .related_origin("https://www.brand-c.com.au")
+            .related_origin("https://brand-d.net")
+            .build()
+            .expect("five labels");
+        assert_eq!(config.web_origins().len(), 8);
+        assert_eq!(registrable_label("www.brand-c.com.au"), Some("brand-c"));
+        assert_eq!(registrable_label("a.b.example.co.uk"), Some("example"));
+        assert_eq!(registrable_label("localhost"), None);
+        assert_eq!(registrable_label("co.uk"), None);
+    }
+
+    #[test]
+    fn related_origins_are_validated_and_listed() {
+        for bad in [
+            "android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+            "http://example.org",
+            "https://example.org/",
+            "https://example.org/path",
+            "https://user@example.org",
+            "https://10.0.0.1",
+            "not a url",
+        ] {
+            let err = base().related_origin(bad).build().expect_err(bad);
+            assert_eq!(err.field(), "origins", "{bad}");
+        }
+        let config = base()
+            .origin("https://example.com") // duplicate: listed once
+            .origin("android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU")
+            .related_origin("https://example.org:8443")
+            .build()
+            .expect("valid");
+        assert_eq!(
+            config.web_origins(),
+            ["https://example.com", "https://example.org:8443"]
+        );
+        assert_eq!(
+            config.well_known_document(),
+            serde_json::json!({"origins": ["https://example.com", "https://example.org:8443"]})
+        );
+        let vars: HashMap<String, String> = [(
+            "PASSKEYS_RELATED_ORIGINS".to_owned(),
+            "https://example.org, https://example.net".to_owned(),
+        )]
+        .into_iter()
+        .collect();
+        let config = base()
+            .apply_vars(&vars)
+            .and_then(PasskeyConfigBuilder::build)
+            .expect("valid");
+        assert_eq!(config.origins().len(), 3);
     }
 
     #[test]

@@ -102,6 +102,32 @@ impl PasskeyError {
         }
     }
 
+    /// Every code [`code`](Self::code) can answer, in the order of the README's table. The scope
+    /// also answers `not_found` for unknown routes and `invalid_request` for a wrong method.
+    ///
+    /// ```
+    /// use actix_passkeys::PasskeyError;
+    /// assert!(PasskeyError::CODES.contains(&PasskeyError::RateLimited { retry_after: 1 }.code()));
+    /// ```
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_request",
+        "challenge_not_found",
+        "challenge_expired",
+        "attestation_verification_failed",
+        "credential_already_exists",
+        "credential_not_found",
+        "assertion_verification_failed",
+        "clone_detected",
+        "credential_disabled",
+        "not_authenticated",
+        "reauthentication_required",
+        "rate_limited",
+        "not_found",
+        "payload_too_large",
+        "store_unavailable",
+        "configuration_error",
+    ];
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -248,6 +274,11 @@ mod tests {
                 500,
             ),
         ];
+        let mut codes: Vec<&str> = table.iter().map(|(e, _, _)| e.code()).collect();
+        codes.sort_unstable();
+        let mut listed = PasskeyError::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(codes, listed, "PasskeyError::CODES is every code, once");
         for (err, code, status) in table {
             assert_eq!(err.code(), code);
             assert_eq!(err.status().as_u16(), status, "{code}");

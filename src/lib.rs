@@ -47,6 +47,8 @@
 //! - `redis`: [`store::redis::RedisChallengeStore`] and [`store::redis::RedisRateLimit`] — challenges
 //!   and rate-limit buckets in Redis (bb8-redis) for apps running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
+//! - `openapi`: the OpenAPI 3.1 document of the scope's routes at `<scope>/openapi.json`
+//!   (`Passkeys::openapi_json`), generated with utoipa from the request and response types.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aaguid;
@@ -72,11 +74,11 @@ pub use self::web::{
     },
 };
 pub use self::{
-    aaguid::authenticator_name,
+    aaguid::{authenticator_name, AuthenticatorNames},
     audit::{AuditEvent, AuditEventKind, AuditSink, LogAuditSink, NoopAuditSink},
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{RegistrationFinish, RegistrationOptions},
+        registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
     },
     clock::{Clock, FrozenClock, SystemClock},
     config::{
@@ -94,8 +96,9 @@ pub use self::{
             MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend, MEMORY_RATE_LIMIT_KEYS,
         },
         resolver::{AuthenticatedHook, UserResolver},
-        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH},
+        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
         service::{PasskeysData, VerifiedRegistration},
+        signal::{Signal, SIGNAL_HEADER},
     },
 };
 

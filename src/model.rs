@@ -118,6 +118,7 @@ pub struct UsageUpdate {
 
 /// What `GET /credentials` shows about one passkey: never the key or the counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialView {
     /// Credential id, base64url.
@@ -131,8 +132,10 @@ pub struct CredentialView {
     /// BS flag (as of the last sign-in).
     pub backup_state: bool,
     /// Registration time (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
     /// Last sign-in time (RFC 3339), if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_used_at: Option<DateTime<Utc>>,
     /// The authenticator's name from its AAGUID, when known.
     pub authenticator: Option<String>,
@@ -142,6 +145,25 @@ pub struct CredentialView {
     pub disabled: bool,
 }
 
+impl CredentialView {
+    /// The view of `c` with the authenticator named by `names` (the app's map, then the
+    /// bundled list), as the scope's `GET /credentials` shows it.
+    ///
+    /// ```
+    /// # fn view(c: &actix_passkeys::Credential) -> actix_passkeys::CredentialView {
+    /// actix_passkeys::CredentialView::with_names(c, &actix_passkeys::AuthenticatorNames::bundled())
+    /// # }
+    /// ```
+    pub fn with_names(c: &Credential, names: &crate::aaguid::AuthenticatorNames) -> Self {
+        let mut view = Self::from(c);
+        view.authenticator = c.aaguid.and_then(|a| names.name(a));
+        view
+    }
+}
+
+/// The view with the authenticator named from the bundled list only; use
+/// [`CredentialView::with_names`] (or [`PasskeysData::credential_view`](crate::PasskeysData::credential_view))
+/// to include the app's own names.
 impl From<&Credential> for CredentialView {
     fn from(c: &Credential) -> Self {
         Self {

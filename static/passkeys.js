@@ -4,7 +4,15 @@
  *   signIn({ base, userId })        -> {"status":"ok","userId"}   (userId null/absent = usernameless)
  *   autofill({ base, signal })      -> same as signIn, via conditional mediation (browser autofill),
  *                                      or null when the browser has no conditional mediation
+ *   upgrade({ base, deviceName, signal }) -> {"status":"ok","credentialId"} via conditional create (the
+ *                                      browser's password manager adds a passkey without a dialog), or null
+ *                                      when the browser cannot (no getClientCapabilities().conditionalCreate).
+ *                                      Call it only right after a fresh password (non-passkey) sign-in.
  *   isSupported()                   -> boolean
+ *   applySignal(response)           -> boolean: hands a `Passkeys-Signal` header of a fetch Response to the
+ *                                      browser's Signal API (signalUnknownCredential, signalAllAcceptedCredentials,
+ *                                      signalCurrentUserDetails) when it has that method; otherwise does nothing.
+ *                                      The helper's own requests do this already; use it for your own fetches.
  * Every failure is a `Passkeys.PasskeyError` with `.code`, `.status` and `.message`: the server's
  * `{"error":{"code","message"}}` (status = HTTP status), or `client_<DOMException name>` (status 0)
  * when the browser refuses, e.g. `client_NotAllowedError` when the user cancels.
@@ -27,6 +35,26 @@
     return typeof global.PublicKeyCredential === 'function' && !!(global.navigator && navigator.credentials);
   }
 
+  const SIGNALS = ['unknownCredential', 'allAcceptedCredentials', 'currentUserDetails'];
+  // The server's Signal API payload, {"<name>": options}, in the Passkeys-Signal header: applied where the
+  // browser has PublicKeyCredential.signal<Name>, silently skipped elsewhere. Never throws.
+  function applySignal(res) {
+    try {
+      const raw = res && res.headers && res.headers.get('Passkeys-Signal');
+      const PKC = global.PublicKeyCredential;
+      if (!raw || typeof PKC !== 'function') return false;
+      const sig = JSON.parse(raw);
+      const name = sig && typeof sig === 'object' ? Object.keys(sig)[0] : null;
+      if (SIGNALS.indexOf(name) < 0) return false;
+      const method = 'signal' + name.charAt(0).toUpperCase() + name.slice(1);
+      if (typeof PKC[method] !== 'function') return false;
+      Promise.resolve(PKC[method](sig[name])).catch(function () { /* advisory only */ });
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }
+
   async function post(base, path, body) {
     let res;
     try {
@@ -38,6 +66,7 @@
     } catch (e) {
       throw new PasskeyError('network_error', e.message, 0);
     }
+    applySignal(res);
     let data = null;
     try { data = JSON.parse(await res.text()); } catch (_) { /* empty or non-JSON body */ }
     if (!res.ok) {
@@ -148,6 +177,23 @@
     return post(base, '/register/finish', body);
   }
 
+  // Conditional create: after a fresh password sign-in, let the password manager add a passkey silently.
+  async function upgrade(opts) {
+    const o = opts || {}, base = o.base || DEFAULT_BASE;
+    if (!isSupported() || typeof PublicKeyCredential.getClientCapabilities !== 'function') return null;
+    const caps = await PublicKeyCredential.getClientCapabilities().catch(function () { return null; });
+    if (!caps || !caps.conditionalCreate) return null;
+    const begin = await post(base, '/register/begin', { mediation: 'conditional' });
+    const cred = await browser(function () {
+      const request = { mediation: 'conditional', publicKey: creationOptions(begin.publicKey) };
+      if (o.signal) request.signal = o.signal;
+      return navigator.credentials.create(request);
+    });
+    const body = { credential: credentialJSON(cred), state: begin.state };
+    if (o.deviceName != null && o.deviceName !== '') body.deviceName = o.deviceName;
+    return post(base, '/register/finish', body);
+  }
+
   async function authenticate(base, userId, extra) {
     requireSupport();
     const begin = await post(base, '/authenticate/begin', { userId: userId == null ? null : userId });
@@ -172,5 +218,8 @@
     return authenticate(o.base || DEFAULT_BASE, null, extra);
   }
 
-  global.Passkeys = { register: register, signIn: signIn, autofill: autofill, isSupported: isSupported, PasskeyError: PasskeyError };
+  global.Passkeys = {
+    register: register, signIn: signIn, autofill: autofill, upgrade: upgrade, isSupported: isSupported,
+    applySignal: applySignal, PasskeyError: PasskeyError,
+  };
 })(window);

@@ -1,5 +1,5 @@
 //! The Redis challenge store under the real app: outages, a Redis restart, and two app instances
-//! sharing one Redis. Needs Redis at 127.0.0.1:6379 (`REDIS_URL` overrides) and, for the restart
+//! (own pools) sharing one Redis and one PostgreSQL. Needs Redis at 127.0.0.1:6379 (`REDIS_URL` overrides) and, for the restart
 //! case, `redis-server` on `PATH` (or `REDIS_SERVER`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -27,46 +27,18 @@ use actix_web::{
 };
 use serde_json::{json, Value};
 
+#[path = "support/pg.rs"]
+mod pg_support;
+#[path = "support/redis.rs"]
+mod redis_support;
+
+use redis_support::{clean, unique_prefix, url};
+
+use actix_passkeys::store::diesel::pg::{self, PgCredentialStore};
+use pg_support::PgDatabase;
+
 const ORIGIN: &str = "http://localhost:8080";
 const BEGIN: &str = "/auth/passkeys/authenticate/begin";
-
-fn url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn unique_prefix(test: &str) -> String {
-    format!("actix_passkeys_test:{test}:{}:", uuid::Uuid::new_v4())
-}
-
-/// Deletes every key under `prefix` (SCAN + DEL); returns how many there were.
-async fn clean(prefix: &str) -> usize {
-    let client = redis::Client::open(url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut cursor = 0u64;
-    let mut keys = Vec::<String>::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        keys.extend(batch);
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
-    keys.len()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -331,17 +303,18 @@ where
 #[actix_rt::test]
 async fn two_instances_share_challenges_through_redis() {
     let prefix = unique_prefix("two-instances");
-    // The durable store both instances share. To run this against PostgreSQL, make this a
-    // PostgreSQL credential store on the test database (and give each instance its own pool).
-    let credentials = MemoryCredentialStore::new();
+    // The durable store both instances share: one PostgreSQL database, a pool per instance.
+    let db = PgDatabase::migrated().await;
+    let credentials_a = PgCredentialStore::new(pg::connect(&db.url).await.unwrap());
+    let credentials_b = PgCredentialStore::new(pg::connect(&db.url).await.unwrap());
     let challenges = || async {
         RedisChallengeStore::connect(&url())
             .await
             .unwrap()
             .with_key_prefix(prefix.clone())
     };
-    let a = instance(credentials.clone(), challenges().await, None).await;
-    let b = instance(credentials.clone(), challenges().await, None).await;
+    let a = instance(credentials_a, challenges().await, None).await;
+    let b = instance(credentials_b, challenges().await, None).await;
 
     let mut auth = register_across(&a, &b, "alice").await;
 
@@ -385,7 +358,7 @@ async fn two_instances_share_challenges_through_redis() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(resp["error"]["code"], "challenge_not_found");
 
-    assert_eq!(clean(&prefix).await, 0, "every challenge was consumed");
+    assert_eq!(clean(&prefix), 0, "every challenge was consumed");
 }
 
 #[actix_rt::test]
@@ -434,7 +407,7 @@ async fn expired_replayed_and_cross_ceremony_states_over_redis() {
     assert_eq!(resp["error"]["code"], "challenge_not_found");
 
     // One authenticate/begin state above was never finished; everything else was consumed.
-    assert_eq!(clean(&prefix).await, 1);
+    assert_eq!(clean(&prefix), 1);
 }
 
 #[actix_rt::test]
@@ -494,7 +467,7 @@ async fn rate_limit_budget_is_shared_between_instances() {
         StatusCode::OK,
         "refilled"
     );
-    assert!(clean(&prefix).await >= 1);
+    assert!(clean(&prefix) >= 1);
 }
 
 fn redis_pool() -> actix_passkeys::store::redis::RedisPool {

@@ -2,7 +2,8 @@
 //! that third-party stores can run the kit from their own tests).
 //!
 //! Backends that need a server run against the local one: Redis at 127.0.0.1:6379 (override
-//! with `REDIS_URL`). Each run uses its own key prefix and removes its keys.
+//! with `REDIS_URL`), PostgreSQL at 127.0.0.1:5432 (a fresh database per run, dropped after) and
+//! SQLite in a temporary directory. Each Redis run uses its own key prefix and removes its keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -32,8 +33,58 @@ async fn memory_credential_store() {
     check_credential_store(&MemoryCredentialStore::new()).await;
 }
 
-// SQL stores (feature `sqlite` / `postgres`): add `check_credential_store` and
-// `check_challenge_store` tests for them here, next to Redis.
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::sync::Arc;
+
+    use actix_passkeys::{
+        store::diesel::sqlite::{self, SqliteChallengeStore, SqliteCredentialStore},
+        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+    };
+
+    #[actix_rt::test]
+    async fn sqlite_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conformance.db");
+        let path = path.to_str().unwrap();
+        sqlite::run_migrations(path).await.unwrap();
+        let pool = sqlite::connect(path).await.unwrap();
+        check_credential_store(&SqliteCredentialStore::new(pool.clone())).await;
+        let clock = FrozenClock::new();
+        let challenges = SqliteChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
+        check_challenge_store_with_clock(&challenges, &clock).await;
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg_support;
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use std::sync::Arc;
+
+    use actix_passkeys::{
+        store::diesel::pg::{self, PgChallengeStore, PgCredentialStore},
+        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+    };
+
+    use crate::pg_support::PgDatabase;
+
+    #[actix_rt::test]
+    async fn postgres_stores() {
+        let db = PgDatabase::migrated().await;
+        let pool = pg::connect(&db.url).await.unwrap();
+        check_credential_store(&PgCredentialStore::new(pool.clone())).await;
+        let clock = FrozenClock::new();
+        let challenges = PgChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
+        check_challenge_store_with_clock(&challenges, &clock).await;
+    }
+}
+
+#[cfg(feature = "redis")]
+#[path = "support/redis.rs"]
+mod redis_support;
 
 #[cfg(feature = "redis")]
 mod redis {
@@ -45,52 +96,7 @@ mod redis {
         testing::check_challenge_store,
     };
 
-    fn url() -> String {
-        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-    }
-
-    fn unique_prefix(test: &str) -> String {
-        format!("actix_passkeys_test:{test}:{}:", uuid::Uuid::new_v4())
-    }
-
-    /// Keys under `prefix`, found with SCAN.
-    async fn keys(prefix: &str) -> Vec<String> {
-        let client = redis::Client::open(url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let mut cursor = 0u64;
-        let mut keys = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}*"))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            keys.extend(batch);
-            if next == 0 {
-                return keys;
-            }
-            cursor = next;
-        }
-    }
-
-    /// Deletes every key under `prefix` (SCAN + DEL); returns how many there were.
-    async fn clean(prefix: &str) -> usize {
-        let keys = keys(prefix).await;
-        if !keys.is_empty() {
-            let client = redis::Client::open(url()).unwrap();
-            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let () = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-        keys.len()
-    }
+    use crate::redis_support::{clean, keys, unique_prefix, url};
 
     #[actix_rt::test]
     async fn redis_challenge_store() {
@@ -100,7 +106,7 @@ mod redis {
             .unwrap()
             .with_key_prefix(prefix.clone());
         check_challenge_store(&store).await;
-        assert_eq!(clean(&prefix).await, 0, "the kit takes what it puts");
+        assert_eq!(clean(&prefix), 0, "the kit takes what it puts");
     }
 
     #[actix_rt::test]
@@ -119,7 +125,7 @@ mod redis {
             expires_at: now + chrono::Duration::seconds(300),
         };
         store.put(handle, record.clone()).await.unwrap();
-        let keys = keys(&prefix).await;
+        let keys = keys(&prefix);
         assert_eq!(keys.len(), 1);
         assert!(!keys[0].contains(handle), "the key is a hash of the handle");
         let client = redis::Client::open(url()).unwrap();
@@ -134,6 +140,6 @@ mod redis {
             "TTL = lifetime + 60 s grace, got {ttl}"
         );
         assert_eq!(store.take(handle).await.unwrap(), Some(record));
-        assert_eq!(clean(&prefix).await, 0, "GETDEL removed the key");
+        assert_eq!(clean(&prefix), 0, "GETDEL removed the key");
     }
 }

@@ -13,6 +13,10 @@ use actix_web::{
 };
 use serde::Deserialize;
 
+pub(crate) mod dev;
+
+pub(crate) use dev::port;
+
 const INDEX_HTML: &str = include_str!("../quickstart/index.html");
 
 /// Mounts the passkey scope and the demo routes.
@@ -21,6 +25,7 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(passkeys.clone()))
+            .service(passkeys.well_known()) // GET /.well-known/webauthn
             .service(passkeys)
             .configure(demo_routes::<C, S>);
     }
@@ -35,14 +40,6 @@ fn demo_routes<C: CredentialStore, S: ChallengeStore>(cfg: &mut web::ServiceConf
     .route("/signup", web::post().to(signup::<C, S>))
     .route("/me", web::get().to(me))
     .route("/protected", web::get().to(protected));
-}
-
-/// The port from `PORT`, default 8080.
-pub(crate) fn port() -> u16 {
-    std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080)
 }
 
 async fn index() -> HttpResponse {

@@ -24,9 +24,11 @@ use crate::{
 /// What `authenticate/begin` answers: options for `navigator.credentials.get()` and the state
 /// handle to send back with the response.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationOptions {
     /// `PublicKeyCredentialRequestOptionsJSON`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     #[serde(rename = "publicKey")]
     pub public_key: PublicKeyCredentialRequestOptions,
     /// Opaque, single-use state handle.
@@ -36,6 +38,7 @@ pub struct AuthenticationOptions {
 /// The `authenticate/begin` request body: a `userId` for username-first sign-in, or nothing
 /// (or `null`) for usernameless sign-in.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationBegin {
     /// The app user id to sign in, if known.
@@ -45,9 +48,11 @@ pub struct AuthenticationBegin {
 
 /// The `authenticate/finish` request body.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationFinish {
     /// `AuthenticationResponseJSON` from `navigator.credentials.get()`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: PublicKeyCredential,
     /// The state handle from `authenticate/begin`.
     pub state: String,
@@ -172,6 +177,18 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     challenges: &S,
     input: AuthenticationFinish,
 ) -> Result<AuthenticationResult, PasskeyError> {
+    finish_signalled(engine, credentials, challenges, input, &mut None).await
+}
+
+/// [`finish`], also reporting (in `unknown`) the credential id of a usernameless sign-in whose
+/// credential is not in the store: the case for a `signalUnknownCredential`.
+pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
+    engine: &Engine,
+    credentials: &C,
+    challenges: &S,
+    input: AuthenticationFinish,
+    unknown: &mut Option<Vec<u8>>,
+) -> Result<AuthenticationResult, PasskeyError> {
     let payload: Payload = engine
         .consume(challenges, &input.state, Ceremony::Authentication)
         .await
@@ -188,6 +205,9 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         )
     })?;
     let Some(stored) = stored else {
+        if bound.is_none() {
+            *unknown = Some(rsp.raw_id.to_vec());
+        }
         return Err(engine.fail(
             AuditEventKind::AuthenticationFailed,
             bound,

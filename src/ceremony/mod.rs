@@ -38,6 +38,8 @@ pub(crate) struct Engine {
     pub(crate) fake: WebauthnFakeCredentialGenerator<AtLeastOne>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) audit: Arc<dyn AuditSink>,
+    /// Names for `CredentialView.authenticator` and default device names.
+    pub(crate) names: crate::aaguid::AuthenticatorNames,
 }
 
 impl std::fmt::Debug for Engine {
@@ -79,6 +81,7 @@ impl Engine {
             fake,
             clock,
             audit,
+            names: crate::aaguid::AuthenticatorNames::default(),
         })
     }
 

@@ -19,20 +19,57 @@ use crate::{
 /// What `register/begin` answers: options for `navigator.credentials.create()` and the state
 /// handle to send back with the response.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RegistrationOptions {
     /// `PublicKeyCredentialCreationOptionsJSON`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     #[serde(rename = "publicKey")]
     pub public_key: PublicKeyCredentialCreationOptions,
     /// Opaque, single-use state handle.
     pub state: String,
+    /// `"conditional"` when the begin asked for a conditional create: pass it to
+    /// `navigator.credentials.create({ mediation, publicKey })`. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mediation: Option<Mediation>,
+}
+
+/// How the browser should mediate a registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Mediation {
+    /// Conditional create: the browser's password manager may create a passkey without a
+    /// dialog, right after the user signed in with a password (a passkey upgrade).
+    Conditional,
+}
+
+/// The optional `register/begin` request body.
+///
+/// ```
+/// let begin: actix_passkeys::RegistrationBegin =
+///     serde_json::from_str(r#"{"mediation":"conditional"}"#)?;
+/// assert_eq!(begin.mediation, Some(actix_passkeys::Mediation::Conditional));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct RegistrationBegin {
+    /// `"conditional"` for a conditional create (passkey upgrade after a fresh password
+    /// sign-in); absent for an ordinary registration.
+    #[serde(default)]
+    pub mediation: Option<Mediation>,
 }
 
 /// The `register/finish` request body.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RegistrationFinish {
     /// `RegistrationResponseJSON` from `navigator.credentials.create()`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub credential: RegisterPublicKeyCredential,
     /// The state handle from `register/begin`.
     pub state: String,
@@ -150,6 +187,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     Ok(RegistrationOptions {
         public_key,
         state: handle,
+        mediation: None,
     })
 }
 
@@ -216,9 +254,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         serde_json::to_string(&verified).map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
     let device_name = if device_name.is_empty() {
         aaguid
-            .and_then(crate::aaguid::authenticator_name)
-            .unwrap_or("Passkey")
-            .to_owned()
+            .and_then(|a| engine.names.name(a))
+            .unwrap_or_else(|| "Passkey".to_owned())
     } else {
         device_name
     };

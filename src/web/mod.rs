@@ -2,6 +2,8 @@
 
 pub(crate) mod body;
 pub(crate) mod extract;
+#[cfg(feature = "openapi")]
+pub(crate) mod openapi;
 pub(crate) mod rate_limit;
 pub(crate) mod resolver;
 pub(crate) mod routes;
@@ -9,3 +11,4 @@ pub(crate) mod scope;
 pub(crate) mod service;
 #[cfg(feature = "session")]
 pub(crate) mod session;
+pub(crate) mod signal;

@@ -7,20 +7,20 @@ use actix_web::{
     middleware::Next,
     web, HttpRequest, HttpResponse,
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::AuditEventKind,
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish},
-        registration::RegistrationFinish,
+        registration::{RegistrationBegin, RegistrationFinish},
     },
     error::{envelope, PasskeyError},
-    model::{from_b64url, validate_device_name, CredentialView},
+    model::{b64url, from_b64url, validate_device_name, CredentialView},
     web::{
         body::{JsonBody, OptionalJsonBody},
         service::PasskeysData,
+        signal::Signal,
     },
 };
 
@@ -64,10 +64,35 @@ pub(crate) async fn rate_limited(
 pub(crate) async fn register_begin(
     svc: PasskeysData,
     req: HttpRequest,
+    body: OptionalJsonBody<RegistrationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
+    let begin = body.0.unwrap_or_default();
     let user = svc.resolve_user(&req).await?;
-    let options = svc.start_registration(user).await?;
+    let mut options = svc.start_registration(user).await?;
+    options.mediation = begin.mediation;
     Ok(HttpResponse::Ok().json(options))
+}
+
+/// The `register/finish` answer.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Registered {
+    /// Always `ok`.
+    pub(crate) status: &'static str,
+    /// The new credential's id, base64url.
+    pub(crate) credential_id: String,
+}
+
+/// The default `authenticate/finish` answer (an `on_authenticated` hook may replace it).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignedIn {
+    /// Always `ok`.
+    pub(crate) status: &'static str,
+    /// The signed-in app user id.
+    pub(crate) user_id: String,
 }
 
 pub(crate) async fn register_finish(
@@ -75,8 +100,10 @@ pub(crate) async fn register_finish(
     body: JsonBody<RegistrationFinish>,
 ) -> Result<HttpResponse, PasskeyError> {
     let verified = svc.finish_registration(body.0).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"status": "ok", "credentialId": verified.credential.id_b64()})))
+    Ok(HttpResponse::Ok().json(Registered {
+        status: "ok",
+        credential_id: verified.credential.id_b64(),
+    }))
 }
 
 pub(crate) async fn authenticate_begin(
@@ -93,12 +120,31 @@ pub(crate) async fn authenticate_finish(
     body: JsonBody<AuthenticationFinish>,
 ) -> Result<HttpResponse, actix_web::Error> {
     // The counter and last-used time are committed inside `finish`, before anything below runs.
-    let result = svc.finish_authentication(body.0).await?;
+    let (result, unknown) = svc.inner().finish_authentication_signalled(body.0).await;
+    let result = match (result, unknown) {
+        (Ok(r), _) => r,
+        (Err(err), Some(id)) => {
+            let signal = Signal::UnknownCredential {
+                rp_id: svc.config().rp_id().to_owned(),
+                credential_id: b64url(&id),
+            };
+            let mut resp = actix_web::ResponseError::error_response(&err);
+            if let Ok(value) = header::HeaderValue::from_str(&signal.to_header_value()) {
+                resp.headers_mut()
+                    .insert(header::HeaderName::from_static("passkeys-signal"), value);
+            }
+            return Ok(resp);
+        }
+        (Err(err), None) => return Err(err.into()),
+    };
     #[cfg(feature = "session")]
     crate::web::session::sign_in(&req, &result, svc.now())?;
     match svc.inner().hook() {
         Some(hook) => hook.call(req, result).await,
-        None => Ok(HttpResponse::Ok().json(json!({"status": "ok", "userId": result.user_id}))),
+        None => Ok(HttpResponse::Ok().json(SignedIn {
+            status: "ok",
+            user_id: result.user_id,
+        })),
     }
 }
 
@@ -108,12 +154,23 @@ pub(crate) async fn list_credentials(
 ) -> Result<HttpResponse, PasskeyError> {
     let user = svc.resolve_user(&req).await?;
     let creds = svc.inner().list(user.id).await?;
-    let views: Vec<CredentialView> = creds.iter().map(CredentialView::from).collect();
-    Ok(HttpResponse::Ok().json(views))
+    let names = &svc.inner().engine().names;
+    let views: Vec<CredentialView> = creds
+        .iter()
+        .map(|c| CredentialView::with_names(c, names))
+        .collect();
+    let mut resp = HttpResponse::Ok();
+    if let Some(signal) = Signal::all_accepted(svc.config().rp_id(), &creds) {
+        resp.insert_header(signal.header());
+    }
+    Ok(resp.json(views))
 }
 
+/// The `PATCH credentials/{id}` body.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct Rename {
+    /// The new name (1 to 64 characters, no control characters).
     #[serde(rename = "deviceName", alias = "device_name")]
     device_name: String,
 }
@@ -164,7 +221,12 @@ pub(crate) async fn delete_credential(
             .user(Some(&user.id))
             .credential(Some(path.into_inner())),
     );
-    Ok(HttpResponse::NoContent().finish())
+    let mut resp = HttpResponse::NoContent();
+    // The revoke is done; a failing re-read only costs the signal.
+    if let Ok(Some(signal)) = svc.accepted_credentials(&user.id).await {
+        resp.insert_header(signal.header());
+    }
+    Ok(resp.finish())
 }
 
 #[cfg(feature = "session")]

@@ -1,6 +1,6 @@
 //! [`Passkeys`]: the configured service, and the scope that serves the wire contract.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
@@ -8,8 +8,10 @@ use actix_web::{
     web, FromRequest, Handler, Responder,
 };
 use rand::Rng as _;
+use uuid::Uuid;
 
 use crate::{
+    aaguid::AuthenticatorNames,
     audit::{AuditSink, LogAuditSink},
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
@@ -30,6 +32,9 @@ use crate::{
     },
 };
 
+/// Where [`Passkeys::well_known`] serves the Related Origin Requests document.
+pub const WELL_KNOWN_PATH: &str = "/.well-known/webauthn";
+
 /// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/auth/passkeys";
 
@@ -47,6 +52,12 @@ pub const DEFAULT_PATH: &str = "/auth/passkeys";
 /// | `DELETE credentials/{id}` | 204 |
 /// | `POST logout` (feature `session`) | 204 |
 /// | `GET passkeys.js` | the browser helper |
+/// | `GET openapi.json` (feature `openapi`) | the OpenAPI 3.1 document of these routes |
+///
+/// `GET credentials` and a successful `DELETE credentials/{id}` carry a
+/// [`Passkeys-Signal`](crate::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
+/// usernameless `authenticate/finish` refused with `credential_not_found` (`unknownCredential`).
+/// [`Passkeys::well_known`] serves `/.well-known/webauthn` at the site root.
 ///
 /// ```
 /// use actix_passkeys::{
@@ -99,6 +110,7 @@ pub struct PasskeysBuilder<C, S> {
     clock: Arc<dyn Clock>,
     fake_key: Option<Vec<u8>>,
     rate_limit: Option<RateLimit>,
+    names: AuthenticatorNames,
 }
 
 impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
@@ -157,6 +169,36 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
         self
     }
 
+    /// The app's own AAGUID → name map for `CredentialView.authenticator` (and the default
+    /// device name of a new passkey). Its entries take precedence over the bundled community
+    /// list, which still names the rest; all-zero AAGUIDs are ignored. Default: the bundled list
+    /// only. Use [`authenticator_names_only`](Self::authenticator_names_only) to drop the bundled list.
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// use std::collections::HashMap;
+    /// let names = HashMap::from([(
+    ///     uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8"),
+    ///     "YubiKey 5 Series".to_owned(),
+    /// )]);
+    /// let passkeys = Passkeys::builder(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())
+    ///     .authenticator_names(names)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authenticator_names(mut self, names: HashMap<Uuid, String>) -> Self {
+        self.names = self.names.with(names);
+        self
+    }
+
+    /// Like [`authenticator_names`](Self::authenticator_names), without the bundled list: only
+    /// these AAGUIDs get a name. Default: the bundled list.
+    pub fn authenticator_names_only(mut self, names: HashMap<Uuid, String>) -> Self {
+        self.names = AuthenticatorNames::none().with(names);
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
         let fake_key = match self.fake_key {
@@ -172,7 +214,8 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
                 key
             }
         };
-        let engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        let mut engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        engine.names = self.names;
         let resolver = self.resolver.unwrap_or_else(default_resolver);
         Ok(Passkeys {
             inner: Arc::new(Inner {
@@ -218,6 +261,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             clock: Arc::new(SystemClock),
             fake_key: None,
             rate_limit: None,
+            names: AuthenticatorNames::default(),
         }
     }
 
@@ -275,6 +319,16 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         authentication::finish(&i.engine, &i.credentials, &i.challenges, input).await
     }
 
+    /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
+    /// `user`'s name or display name; `None` when the user has no passkeys. See
+    /// [`PasskeysData::user_details_changed`].
+    pub async fn user_details_changed(
+        &self,
+        user: &PasskeyUser,
+    ) -> Result<Option<crate::Signal>, PasskeyError> {
+        self.data().user_details_changed(user).await
+    }
+
     /// A type-erased handle for handlers and extractors ([`PasskeysData`]).
     pub fn data(&self) -> PasskeysData {
         PasskeysData(self.inner.clone())
@@ -294,8 +348,69 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let this = self.clone();
         move |cfg| {
-            cfg.app_data(this.data()).service(this);
+            cfg.app_data(this.data())
+                .service(this.well_known())
+                .service(this);
         }
+    }
+
+    /// `GET /.well-known/webauthn`, the [Related Origin Requests] document
+    /// `{"origins": [...]}` (`application/json`), built from the same origin list the
+    /// ceremonies check ([`PasskeyConfig::web_origins`]); native `android:apk-key-hash:`
+    /// origins are left out. Browsers fetch it from `https://<rp id>/.well-known/webauthn`, so it
+    /// belongs at the site root, outside the scope: mount it with `App::service` next to the
+    /// scope. [`configure`](Self::configure) mounts both.
+    ///
+    /// [Related Origin Requests]: https://w3c.github.io/webauthn/#sctn-related-origins
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// let config = PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .related_origin("https://example.co.uk")
+    ///     .build()?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let app = actix_web::App::new()
+    ///     .service(passkeys.well_known()) // GET /.well-known/webauthn
+    ///     .service(passkeys.clone());     // the scope, /auth/passkeys/…
+    /// # let _ = app;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn well_known(&self) -> actix_web::Resource {
+        let body = self.config().well_known_document().to_string();
+        web::resource(WELL_KNOWN_PATH).route(web::get().to(move || {
+            let body = body.clone();
+            async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type(mime::APPLICATION_JSON)
+                    .insert_header((
+                        actix_web::http::header::CACHE_CONTROL,
+                        "public, max-age=300",
+                    ))
+                    .body(body)
+            }
+        }))
+    }
+
+    /// The OpenAPI 3.1 document of the scope's routes (JSON), as served at
+    /// `<scope>/openapi.json`: request and response schemas derived from the Rust types, every
+    /// error code, and the scope path as the server URL.
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let doc: serde_json::Value = serde_json::from_str(&passkeys.openapi_json())?;
+    /// assert_eq!(doc["openapi"], "3.1.0");
+    /// assert!(doc["paths"]["/register/begin"]["post"].is_object());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi_json(&self) -> String {
+        crate::web::openapi::document(&self.path)
+            .to_json()
+            .unwrap_or_else(|_| "{}".to_owned())
     }
 
     /// The scope with every route, mounted at the builder's path.
@@ -318,6 +433,18 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             .service(resource("/passkeys.js").route(web::get().to(passkeys_js)));
         #[cfg(feature = "session")]
         let scope = scope.service(resource("/logout").route(web::post().to(logout)));
+        #[cfg(feature = "openapi")]
+        let scope = {
+            let doc = self.openapi_json();
+            scope.service(resource("/openapi.json").route(web::get().to(move || {
+                let doc = doc.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type(mime::APPLICATION_JSON)
+                        .body(doc)
+                }
+            })))
+        };
         scope.default_service(web::to(not_found))
     }
 }

@@ -44,6 +44,11 @@ pub(crate) struct Inner<C, S> {
     pub(crate) rate_limit: Option<RateLimit>,
 }
 
+/// A finished sign-in, and the credential id of a usernameless sign-in whose credential is
+/// unknown (for a `signalUnknownCredential`).
+pub(crate) type SignalledAuthentication =
+    (Result<AuthenticationResult, PasskeyError>, Option<Vec<u8>>);
+
 /// What the web layer needs from the service, without its store types.
 pub(crate) trait Ceremonies: Send + Sync + 'static {
     fn engine(&self) -> &Engine;
@@ -66,6 +71,10 @@ pub(crate) trait Ceremonies: Send + Sync + 'static {
         &self,
         input: AuthenticationFinish,
     ) -> LocalBoxFuture<'_, Result<AuthenticationResult, PasskeyError>>;
+    fn finish_authentication_signalled(
+        &self,
+        input: AuthenticationFinish,
+    ) -> LocalBoxFuture<'_, SignalledAuthentication>;
     fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>>;
     fn rename(
         &self,
@@ -145,6 +154,24 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         ))
     }
 
+    fn finish_authentication_signalled(
+        &self,
+        input: AuthenticationFinish,
+    ) -> LocalBoxFuture<'_, SignalledAuthentication> {
+        Box::pin(async move {
+            let mut unknown = None;
+            let result = authentication::finish_signalled(
+                &self.engine,
+                &self.credentials,
+                &self.challenges,
+                input,
+                &mut unknown,
+            )
+            .await;
+            (result, unknown)
+        })
+    }
+
     fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>> {
         Box::pin(async move {
             self.credentials
@@ -222,6 +249,14 @@ impl PasskeysData {
         self.0.engine().clock.now()
     }
 
+    /// The public view of a stored credential, with the authenticator named by the service's
+    /// names (the app's map from
+    /// [`PasskeysBuilder::authenticator_names`](crate::PasskeysBuilder::authenticator_names),
+    /// then the bundled list).
+    pub fn credential_view(&self, credential: &Credential) -> crate::model::CredentialView {
+        crate::model::CredentialView::with_names(credential, &self.0.engine().names)
+    }
+
     /// Resolves the request's user with the configured [`UserResolver`].
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
         self.0.resolver().resolve(req.clone()).await
@@ -257,6 +292,49 @@ impl PasskeysData {
         input: AuthenticationFinish,
     ) -> Result<AuthenticationResult, PasskeyError> {
         self.0.finish_authentication(input).await
+    }
+
+    /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
+    /// `user`'s name or display name: put it on the response with
+    /// `insert_header(signal.header())` and `passkeys.js` hands it to the browser. `None` when
+    /// the user has no passkeys (no user handle is known). Reads the user's credentials.
+    ///
+    /// ```
+    /// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
+    /// use actix_web::HttpResponse;
+    ///
+    /// async fn rename_account(passkeys: PasskeysData) -> Result<HttpResponse, PasskeyError> {
+    ///     let user = PasskeyUser::new("u-1", "carol@example.com", "Carol Jones");
+    ///     // … save the new names in your user table, then:
+    ///     let mut resp = HttpResponse::NoContent();
+    ///     if let Some(signal) = passkeys.user_details_changed(&user).await? {
+    ///         resp.insert_header(signal.header());
+    ///     }
+    ///     Ok(resp.finish())
+    /// }
+    /// # actix_web::web::to(rename_account);
+    /// ```
+    pub async fn user_details_changed(
+        &self,
+        user: &PasskeyUser,
+    ) -> Result<Option<crate::Signal>, PasskeyError> {
+        let creds = self.0.list(user.id.clone()).await?;
+        Ok(crate::Signal::user_details(
+            &self.config().rp_id,
+            user,
+            &creds,
+        ))
+    }
+
+    /// The `allAcceptedCredentials` [`Signal`](crate::Signal) for `user_id`, built from the
+    /// store's full list of the user's credentials (disabled ones left out). `None` when the
+    /// user has no credentials. The scope sends it on `GET credentials` and after a revoke.
+    pub async fn accepted_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<crate::Signal>, PasskeyError> {
+        let creds = self.0.list(user_id.to_owned()).await?;
+        Ok(crate::Signal::all_accepted(&self.config().rp_id, &creds))
     }
 
     /// Applies the configured rate limit (if any) to `req`.

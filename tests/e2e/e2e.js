@@ -160,7 +160,16 @@ const scenarios = {
       const type = await u.page.evaluate(async () => (await fetch('/auth/passkeys/passkeys.js')).headers.get('content-type'));
       assert(/javascript/.test(type || ''), `content-type is ${type}`);
       const api = await u.page.evaluate(() => Object.keys(window.Passkeys || {}).sort().join(','));
-      assert(api === 'PasskeyError,autofill,isSupported,register,signIn', `window.Passkeys has ${api}`);
+      assert(api === 'PasskeyError,applySignal,autofill,isSupported,register,signIn,upgrade', `window.Passkeys has ${api}`);
+    });
+    await t.step('GET /.well-known/webauthn lists the origins', async () => {
+      const r = await u.page.evaluate(async () => {
+        const res = await fetch('/.well-known/webauthn');
+        return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+      });
+      assert(r.status === 200 && r.type === 'application/json', `answered ${r.status} ${r.type}`);
+      assert(Array.isArray(r.body.origins) && r.body.origins.length >= 1 && r.body.origins.every((o) => /^https?:\/\//.test(o)),
+        `body ${JSON.stringify(r.body)}`);
     });
     await t.step('errors use the JSON envelope', async () => {
       const r = await u.fetch('POST', '/auth/passkeys/authenticate/finish', { credential: {}, state: 'nope' });
@@ -169,6 +178,52 @@ const scenarios = {
       const me = await u.fetch('GET', '/me');
       assert(me.status === 401 && me.body && me.body.error && me.body.error.code === 'not_authenticated',
         `GET /me signed out answered ${me.status} ${me.text}`);
+    });
+  },
+
+  async 'signal-api'(t) {
+    // Record the Signal API calls passkeys.js makes (the real methods, where Chromium has them, are replaced).
+    const u = await t.person('sig');
+    await u.context.addInitScript(() => {
+      window.__signals = [];
+      for (const m of ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails']) {
+        PublicKeyCredential[m] = (options) => { window.__signals.push([m, options]); return Promise.resolve(); };
+      }
+    });
+    await u.home();
+    const signals = () => u.page.evaluate(() => window.__signals.splice(0));
+    await t.step('sign up', () => u.signup());
+    await t.step('register two passkeys', async () => {
+      await u.register('One');
+      const B = await u.addAuthenticator(USB);
+      await u.register('Two');
+      return B;
+    });
+    await t.step('listing signals every accepted credential', async () => {
+      await signals();
+      const list = await u.page.evaluate(async () => {
+        const res = await fetch('/auth/passkeys/credentials');
+        Passkeys.applySignal(res);
+        return res.json();
+      });
+      const s = await signals();
+      assert(s.length === 1 && s[0][0] === 'signalAllAcceptedCredentials', `signals: ${JSON.stringify(s)}`);
+      const ids = s[0][1].allAcceptedCredentialIds;
+      assert(s[0][1].rpId === 'localhost' && typeof s[0][1].userId === 'string' && s[0][1].userId.length > 0,
+        `options: ${JSON.stringify(s[0][1])}`);
+      assert(JSON.stringify(ids) === JSON.stringify(list.map((c) => c.id)), `ids ${ids} vs list ${list.map((c) => c.id)}`);
+    });
+    await t.step('without the Signal API nothing is called and nothing breaks', async () => {
+      const r = await u.page.evaluate(async () => {
+        const saved = PublicKeyCredential.signalAllAcceptedCredentials;
+        delete PublicKeyCredential.signalAllAcceptedCredentials;
+        const res = await fetch('/auth/passkeys/credentials');
+        const applied = Passkeys.applySignal(res);
+        PublicKeyCredential.signalAllAcceptedCredentials = saved;
+        return applied;
+      });
+      assert(r === false, 'applySignal reported a call');
+      assert((await signals()).length === 0, 'a signal was recorded');
     });
   },
 
@@ -239,10 +294,21 @@ const scenarios = {
       const ids = (await u.rows()).map((r) => r.id);
       assert(ids.length === 1 && ids[0] === idA, `rows after revoke: ${JSON.stringify(ids)}`);
     });
+    // The revoke answers with an allAcceptedCredentials signal; where the browser has the Signal API,
+    // passkeys.js hands it over and the authenticator drops the revoked passkey.
+    const signalApi = await u.page.evaluate(() => typeof PublicKeyCredential.signalAllAcceptedCredentials === 'function');
+    await t.step('revoke reaches the authenticator through the Signal API', async () => {
+      if (!signalApi) return;
+      const held = await u.cdp.send('WebAuthn.getCredentials', { authenticatorId: B });
+      assert(held.credentials.length === 0, `the usb authenticator still holds ${held.credentials.length} passkey(s)`);
+      const kept = await u.cdp.send('WebAuthn.getCredentials', { authenticatorId: A });
+      assert(kept.credentials.length === 1, `the internal authenticator holds ${kept.credentials.length} passkey(s)`);
+    });
     await t.step('sign out', () => u.ok('#signout', 'Signed out'));
     await u.presence(A, false);
     await u.presence(B, true);
-    await t.step('revoked passkey cannot sign in', () => u.fails('#signin-usernameless', 'credential_not_found'));
+    await t.step('revoked passkey cannot sign in',
+      () => u.fails('#signin-usernameless', signalApi ? 'client_NotAllowedError' : 'credential_not_found'));
     await t.step('still signed out', () => u.expectSignedOut());
     await u.presence(B, false);
     await u.presence(A, true);

@@ -31,53 +31,14 @@ if [ ! -d "$E2E/node_modules/playwright-core" ]; then
   (cd "$E2E" && npm ci --no-audit --no-fund)
 fi
 
-if [ -n "${E2E_SERVER_BIN:-}" ]; then  # test another build of the server (it must honour PORT)
-  BIN="$E2E_SERVER_BIN"
-else
-  echo "e2e: cargo build --example quickstart"
-  (cd "$ROOT" && cargo build --example quickstart)
-  BIN="$TARGET/debug/examples/quickstart"
-fi
-[ -x "$BIN" ] || { echo "e2e: $BIN was not built" >&2; exit 1; }
-
-PORT="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-WORKDIR="$(mktemp -d)"
+# shellcheck source=../support/quickstart.sh
+. "$ROOT/tests/support/quickstart.sh"
 LOG="$OUT/server.log"
-SERVER_PID=""
-cleanup() {
-  local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORKDIR"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "e2e: starting $BIN on port $PORT in $WORKDIR"
-(cd "$WORKDIR" && PORT="$PORT" RUST_LOG="${RUST_LOG:-info}" exec "$BIN") >"$LOG" 2>&1 &
-SERVER_PID=$!
-
-ready=""
-for _ in $(seq 300); do  # up to 30 s
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "e2e: the quickstart server exited during start-up" >&2
-    exit 1
-  fi
-  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || (exec 3<>"/dev/tcp/localhost/$PORT") 2>/dev/null; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$ready" ] || { echo "e2e: the quickstart server did not listen on port $PORT within 30 s" >&2; exit 1; }
+QUICKSTART_BIN="${E2E_SERVER_BIN:-}" start_quickstart "$LOG"
 
 # The browser must use localhost (the RP id), not 127.0.0.1.
 rc=0
-BASE_URL="http://localhost:$PORT" E2E_OUT="$OUT" node "$E2E/e2e.js" 2>&1 | tee "$OUT/e2e.log" || rc=$?
+BASE_URL="$BASE_URL" E2E_OUT="$OUT" node "$E2E/e2e.js" 2>&1 | tee "$OUT/e2e.log" || rc=$?
 if [ "$rc" != 0 ]; then
   echo "e2e: last lines of the server log ($LOG):"
   tail -n 40 "$LOG" | cut -c1-300 || true

@@ -77,96 +77,21 @@ pub struct Redis;
 pub struct RedisKeys(String);
 
 #[cfg(feature = "redis")]
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+#[path = "../support/redis.rs"]
+pub mod redis_support;
 
 #[cfg(feature = "redis")]
 impl Drop for RedisKeys {
     fn drop(&mut self) {
-        use actix_passkeys::store::redis::bb8_redis::redis::{self, Commands as _};
-        let Ok(mut conn) = redis::Client::open(redis_url()).and_then(|c| c.get_connection()) else {
-            return;
-        };
-        let keys: Vec<String> = conn
-            .scan_match::<_, String>(format!("{}*", self.0))
-            .map(|iter| iter.collect())
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query(&mut conn);
-        }
-    }
-}
-
-/// PostgreSQL server for the tests: `PASSKEYS_TEST_PG`, default the local trust-auth server.
-#[cfg(feature = "postgres")]
-pub fn pg_server() -> String {
-    std::env::var("PASSKEYS_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// A fresh PostgreSQL database for one test, dropped (WITH (FORCE)) when this is dropped.
-#[cfg(feature = "postgres")]
-pub struct PgDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-#[cfg(feature = "postgres")]
-impl PgDatabase {
-    /// Creates an empty database `pk_<random>` (no migrations).
-    pub async fn create() -> Self {
-        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
-        let name = format!("pk_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel_async::AsyncPgConnection::establish(&format!("{}/test", pg_server()))
-                .await
-                .expect("PostgreSQL at PASSKEYS_TEST_PG (default 127.0.0.1:5432, db `test`)");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        let url = format!("{}/{name}", pg_server());
-        Self { name, url }
-    }
-
-    /// Creates a database and runs the embedded migrations.
-    pub async fn migrated() -> Self {
-        let db = Self::create().await;
-        actix_passkeys::store::diesel::pg::run_migrations(&db.url)
-            .await
-            .expect("migrations");
-        db
+        redis_support::clean(&self.0);
     }
 }
 
 #[cfg(feature = "postgres")]
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        // Drop runs inside the test's runtime: drop the database from a thread with its own.
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut admin =
-                    diesel_async::AsyncPgConnection::establish(&format!("{}/test", pg_server()))
-                        .await?;
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(_))) && !std::thread::panicking() {
-            panic!("could not drop test database {}: {dropped:?}", self.name);
-        }
-    }
-}
+#[path = "../support/pg.rs"]
+mod pg;
+#[cfg(feature = "postgres")]
+pub use pg::PgDatabase;
 
 #[cfg(feature = "redis")]
 impl Backend for Redis {
@@ -174,8 +99,8 @@ impl Backend for Redis {
     type S = actix_passkeys::store::redis::RedisChallengeStore;
     type Guard = RedisKeys;
     async fn create(_clock: &FrozenClock) -> (Self::C, Self::S, RedisKeys) {
-        let prefix = format!("actix_passkeys_test:routes:{}:", uuid::Uuid::new_v4());
-        let store = Self::S::connect(&redis_url())
+        let prefix = redis_support::unique_prefix("routes");
+        let store = Self::S::connect(&redis_support::url())
             .await
             .unwrap()
             .with_key_prefix(prefix.clone());
@@ -413,7 +338,10 @@ impl<B: Backend> Ctx<B> {
     }
 }
 
-async fn signup(session: Session, body: web::Json<Value>) -> Result<HttpResponse, PasskeyError> {
+pub async fn signup(
+    session: Session,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, PasskeyError> {
     let name = body["username"].as_str().unwrap_or_default().to_owned();
     identify(
         &session,
@@ -422,7 +350,7 @@ async fn signup(session: Session, body: web::Json<Value>) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(json!({ "userId": name })))
 }
 
-async fn me(user: Authenticated) -> HttpResponse {
+pub async fn me(user: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(user.into_inner())
 }
 
@@ -434,6 +362,7 @@ pub struct Resp {
     pub raw: Vec<u8>,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    pub headers: actix_web::http::header::HeaderMap,
 }
 
 impl Resp {
@@ -487,6 +416,7 @@ async fn read<Bd: MessageBody>(resp: ServiceResponse<Bd>) -> Resp {
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let headers = resp.headers().clone();
     let raw = atest::read_body(resp).await.to_vec();
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
     Resp {
@@ -495,6 +425,7 @@ async fn read<Bd: MessageBody>(resp: ServiceResponse<Bd>) -> Resp {
         raw,
         content_type,
         retry_after,
+        headers,
     }
 }
 

@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod beyond;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
@@ -15,6 +16,7 @@ mod fixtures;
 mod negative;
 mod properties;
 mod routes;
+mod tenants;
 
 /// The route suite, one list for every backend (so the lists cannot drift).
 macro_rules! route_suite {

@@ -13,20 +13,6 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 
-const CODES: &[&str] = &[
-    "challenge_not_found",
-    "challenge_expired",
-    "attestation_verification_failed",
-    "credential_already_exists",
-    "credential_not_found",
-    "assertion_verification_failed",
-    "clone_detected",
-    "credential_disabled",
-    "not_authenticated",
-    "invalid_request",
-    "payload_too_large",
-];
-
 /// Generated bodies per finish route.
 fn cases() -> usize {
     std::env::var("PASSKEYS_PROPTEST_CASES")
@@ -143,7 +129,10 @@ fn assert_sane(r: &Resp, input: &Value) {
                 String::from_utf8_lossy(&r.raw)
             )
         });
-        assert!(CODES.contains(&code), "unexpected code {code}");
+        assert!(
+            actix_passkeys::PasskeyError::CODES.contains(&code),
+            "unexpected code {code}"
+        );
         assert!(r.body["error"]["message"].is_string());
     }
 }
