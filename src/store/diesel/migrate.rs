@@ -130,21 +130,45 @@ pub(crate) mod sqlite {
     pub async fn run_migrations(path: &str) -> Result<usize, MigrationError> {
         let path = crate::store::diesel::sqlite::file_path(path).to_owned();
         blocking(move || {
-            let mut conn = SqliteConnection::establish(&path).map_err(MigrationError::Connect)?;
-            conn.batch_execute(crate::store::diesel::sqlite::PRAGMAS)
-                .map_err(|e| MigrationError::Run(Box::new(e)))?;
-            // One write transaction around the whole run: processes starting together
-            // migrate one after the other (busy_timeout), never twice.
-            let ran = conn
-                .immediate_transaction(|conn| {
-                    conn.run_pending_migrations(MIGRATIONS).map(|v| v.len())
-                })
-                .map_err(MigrationError::Run)?;
-            if ran > 0 {
-                log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
+            // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database
+            // is locked" at once (no busy wait) when several processes race for it: retry a
+            // bounded number of times.
+            let mut attempts = 0;
+            loop {
+                match migrate_once(&path) {
+                    Err(e) if attempts < 50 && is_locked(&e) => {
+                        attempts += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    result => break result,
+                }
             }
-            Ok(ran)
         })
         .await
+    }
+
+    /// Whether the cause is SQLite's "database is locked" (`SQLITE_BUSY`).
+    fn is_locked(e: &MigrationError) -> bool {
+        let cause = match e {
+            MigrationError::Connect(c) => c.to_string(),
+            MigrationError::Run(r) => r.to_string(),
+            MigrationError::Task(_) => return false,
+        };
+        cause.contains("database is locked")
+    }
+
+    fn migrate_once(path: &str) -> Result<usize, MigrationError> {
+        let mut conn = SqliteConnection::establish(path).map_err(MigrationError::Connect)?;
+        conn.batch_execute(crate::store::diesel::sqlite::PRAGMAS)
+            .map_err(|e| MigrationError::Run(Box::new(e)))?;
+        // One write transaction around the whole run: processes starting together migrate
+        // one after the other (busy_timeout), never twice.
+        let ran = conn
+            .immediate_transaction(|conn| conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()))
+            .map_err(MigrationError::Run)?;
+        if ran > 0 {
+            log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
+        }
+        Ok(ran)
     }
 }
