@@ -103,6 +103,35 @@ fn credential() -> Credential {
     }
 }
 
+/// `get` and `update_usage` of the stored credential `id` (its counter starts at 0).
+fn bench_credentials<C: CredentialStore>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: &C,
+    id: &[u8],
+) {
+    let counter = Cell::new(0u32);
+    c.bench_function(&format!("credential_get/{name}"), |b| {
+        b.iter(|| rt.block_on(store.get(id)).expect("get").expect("present"))
+    });
+    c.bench_function(&format!("credential_update_usage/{name}"), |b| {
+        b.iter(|| {
+            let old = counter.get();
+            counter.set(old + 1);
+            let update = UsageUpdate {
+                credential_id: id.to_vec(),
+                old_sign_count: old,
+                new_sign_count: old + 1,
+                backup_eligible: true,
+                backup_state: true,
+                used_at: Utc::now(),
+            };
+            assert!(rt.block_on(store.update_usage(&update)).expect("update"));
+        })
+    });
+}
+
 fn bench_memory_credentials(c: &mut Criterion) {
     let rt = runtime();
     let store = MemoryCredentialStore::new();
@@ -114,25 +143,7 @@ fn bench_memory_credentials(c: &mut Criterion) {
         assert!(rt.block_on(store.insert(&cred)).expect("insert"));
     }
     let id = 0u32.to_be_bytes().repeat(4);
-    let counter = Cell::new(0u32);
-    c.bench_function("credential_get/memory", |b| {
-        b.iter(|| rt.block_on(store.get(&id)).expect("get").expect("present"))
-    });
-    c.bench_function("credential_update_usage/memory", |b| {
-        b.iter(|| {
-            let old = counter.get();
-            counter.set(old + 1);
-            let update = UsageUpdate {
-                credential_id: id.clone(),
-                old_sign_count: old,
-                new_sign_count: old + 1,
-                backup_eligible: true,
-                backup_state: true,
-                used_at: Utc::now(),
-            };
-            assert!(rt.block_on(store.update_usage(&update)).expect("update"));
-        })
-    });
+    bench_credentials(c, &rt, "memory", &store, &id);
 }
 
 #[cfg(feature = "redis")]
@@ -204,31 +215,7 @@ fn bench_pg(c: &mut Criterion) {
     cred.credential_id = std::process::id().to_be_bytes().repeat(4);
     let id = cred.credential_id.clone();
     assert!(rt.block_on(credentials.insert(&cred)).expect("insert"));
-    let counter = Cell::new(0u32);
-    c.bench_function("credential_get/postgres", |b| {
-        b.iter(|| {
-            rt.block_on(credentials.get(&id))
-                .expect("get")
-                .expect("present")
-        })
-    });
-    c.bench_function("credential_update_usage/postgres", |b| {
-        b.iter(|| {
-            let old = counter.get();
-            counter.set(old + 1);
-            let update = UsageUpdate {
-                credential_id: id.clone(),
-                old_sign_count: old,
-                new_sign_count: old + 1,
-                backup_eligible: true,
-                backup_state: true,
-                used_at: Utc::now(),
-            };
-            assert!(rt
-                .block_on(credentials.update_usage(&update))
-                .expect("update"));
-        })
-    });
+    bench_credentials(c, &rt, "postgres", &credentials, &id);
 }
 
 #[cfg(not(feature = "postgres"))]
