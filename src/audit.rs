@@ -53,7 +53,9 @@ pub struct AuditEvent {
     pub kind: AuditEventKind,
     /// When.
     pub at: DateTime<Utc>,
-    /// The app user id, when known.
+    /// The app user id, when known. For `authentication_began` and `authentication_failed` it
+    /// can be whatever a client sent as `userId` (up to the user-id limit): a sink that writes
+    /// lines must escape it, as [`LogAuditSink`] does.
     pub user_id: Option<String>,
     /// The credential id (base64url), when known.
     pub credential_id: Option<String>,
@@ -114,7 +116,9 @@ pub trait AuditSink: Debug + Send + Sync + 'static {
     fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>>;
 }
 
-/// Writes events to the `log` crate (target `actix_passkeys::audit`, level info; failures warn).
+/// Writes events to the `log` crate (target `actix_passkeys::audit`, level info; failures warn),
+/// one line each: `<kind> user=<id> credential=<id> reason=<code>`. A user id that is not a
+/// plain token is written as an escaped, quoted string, so no input can start a forged line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogAuditSink;
 
@@ -132,7 +136,8 @@ impl AuditSink for LogAuditSink {
             level,
             "{} user={} credential={} reason={}",
             e.kind,
-            e.user_id.as_deref().unwrap_or("-"),
+            // User ids come from requests (`authenticate/begin {"userId"}`): escaped, one token.
+            e.user_id.as_deref().map_or(crate::text::LogValue("-"), crate::text::LogValue),
             e.credential_id.as_deref().unwrap_or("-"),
             e.reason.unwrap_or("-"),
         );

@@ -62,6 +62,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod text;
 mod web;
 
 #[cfg(feature = "session")]
@@ -93,7 +94,8 @@ pub use self::{
     web::{
         extract::VerifiedAssertion,
         rate_limit::{
-            MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend, MEMORY_RATE_LIMIT_KEYS,
+            rate_limit_key, MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend,
+            MEMORY_RATE_LIMIT_KEYS,
         },
         resolver::{AuthenticatedHook, UserResolver},
         scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},

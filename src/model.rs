@@ -208,7 +208,8 @@ pub(crate) fn from_b64url(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()
 }
 
-/// Validates a user-supplied device name: at most 64 characters, no control characters.
+/// Validates a user-supplied device name: at most 64 characters, no control characters and no
+/// invisible format characters (bidi overrides, zero-width characters; see `text::is_hidden`).
 pub(crate) fn validate_device_name(name: &str) -> Result<String, crate::PasskeyError> {
     let name = name.trim();
     if name.chars().count() > MAX_DEVICE_NAME_CHARS {
@@ -216,12 +217,25 @@ pub(crate) fn validate_device_name(name: &str) -> Result<String, crate::PasskeyE
             "deviceName must be at most 64 characters.",
         ));
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(crate::text::is_hidden) {
         return Err(crate::PasskeyError::InvalidRequest(
-            "deviceName must not contain control characters.",
+            "deviceName must not contain control or invisible formatting characters.",
         ));
     }
     Ok(name.to_owned())
+}
+
+/// A default device name from a name the app or the bundled list gives (not user input, but
+/// possibly longer than a device name may be): hidden characters dropped, then cut to
+/// [`MAX_DEVICE_NAME_CHARS`]; `None` when nothing is left.
+pub(crate) fn fit_device_name(name: &str) -> Option<String> {
+    let clean: String = name
+        .chars()
+        .filter(|c| !crate::text::is_hidden(*c))
+        .collect();
+    let cut: String = clean.trim().chars().take(MAX_DEVICE_NAME_CHARS).collect();
+    let cut = cut.trim_end();
+    (!cut.is_empty()).then(|| cut.to_owned())
 }
 
 #[cfg(test)]
@@ -240,6 +254,10 @@ mod tests {
         );
         assert!(validate_device_name(&"x".repeat(65)).is_err());
         assert!(validate_device_name("tab\tname").is_err());
+        assert!(validate_device_name("rtl\u{202E}override").is_err());
+        assert_eq!(fit_device_name(&"y".repeat(70)).unwrap(), "y".repeat(64));
+        assert_eq!(fit_device_name("  Key\u{200B} 5 ").unwrap(), "Key 5");
+        assert_eq!(fit_device_name("\u{FEFF}\n"), None);
         assert!(validate_device_name("nul\0").is_err());
         assert!(validate_device_name("bell\u{7}").is_err());
     }

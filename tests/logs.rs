@@ -166,3 +166,46 @@ async fn no_secret_reaches_the_log() {
         }
     }
 }
+
+/// A user id or device name with a line break must not start a forged line in the log: user
+/// text is escaped in every record (here the audit line of a sign-in begun for that "user").
+#[actix_rt::test]
+async fn forged_log_lines_are_escaped() {
+    const FORGED: &str = "x\nauthentication_succeeded user=admin";
+    let capture = capture();
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .audit(actix_passkeys::LogAuditSink)
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    let begin = app.auth_begin(Some(FORGED)).await;
+    assert!(begin["state"].is_string());
+    app.signup(FORGED).await;
+    let mut body = app
+        .registration(&mut SoftAuthenticator::new(ORIGIN).unwrap(), None)
+        .await;
+    body["deviceName"] = FORGED.into();
+    app.post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_error(400, "invalid_request");
+    let records = capture.0.lock().unwrap().clone();
+    let ours: Vec<_> = records
+        .iter()
+        .filter(|(_, target, message)| {
+            target.starts_with("actix_passkeys") && message.contains("user=")
+        })
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|(_, _, m)| m.contains(r#"x\nauthentication_succeeded user=admin"#)),
+        "the forged id is logged, escaped: {ours:?}"
+    );
+    for (level, target, message) in &records {
+        assert!(
+            !message.contains("\nauthentication_succeeded"),
+            "a forged line in a {level} record of {target}: {message:?}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
     error::PasskeyError,
-    model::{b64url, validate_device_name, Credential, PasskeyUser},
+    model::{b64url, fit_device_name, validate_device_name, Credential, PasskeyUser},
     store::{Ceremony, ChallengeStore, CredentialStore},
 };
 
@@ -255,6 +255,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let device_name = if device_name.is_empty() {
         aaguid
             .and_then(|a| engine.names.name(a))
+            .and_then(|n| fit_device_name(&n))
             .unwrap_or_else(|| "Passkey".to_owned())
     } else {
         device_name

@@ -76,12 +76,11 @@ impl std::fmt::Debug for SoftAuthenticator {
 }
 
 fn client(store: Option<Passkey>, counter: bool) -> PkClient {
-    let mut authenticator = Authenticator::new(
-        Aaguid::new_empty(),
-        store,
-        AlwaysVerified,
-        RustCryptoBackend,
-    );
+    client_of(Aaguid::new_empty(), store, counter)
+}
+
+fn client_of(aaguid: Aaguid, store: Option<Passkey>, counter: bool) -> PkClient {
+    let mut authenticator = Authenticator::new(aaguid, store, AlwaysVerified, RustCryptoBackend);
     authenticator.set_make_credentials_with_signature_counter(counter);
     Client::new(authenticator).allows_insecure_localhost(true)
 }
@@ -99,8 +98,30 @@ impl SoftAuthenticator {
     /// Makes passkeys created from now on counterless (they always report sign count 0).
     #[must_use]
     pub fn without_sign_count(mut self) -> Self {
-        let store = self.client.authenticator().store().clone();
-        self.client = client(store, false);
+        let authenticator = self.client.authenticator();
+        let (aaguid, store) = (*authenticator.aaguid(), authenticator.store().clone());
+        self.client = client_of(aaguid, store, false);
+        self
+    }
+
+    /// Reports `aaguid` as the authenticator model (default: all zeros, "unknown model") in the
+    /// passkeys it creates from now on.
+    ///
+    /// ```
+    /// use actix_passkeys::testing::SoftAuthenticator;
+    /// let yubikey = uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8");
+    /// let authenticator = SoftAuthenticator::new("http://localhost:8080")?.with_aaguid(yubikey);
+    /// # let _ = authenticator;
+    /// # Ok::<(), actix_passkeys::testing::SoftAuthenticatorError>(())
+    /// ```
+    #[must_use]
+    pub fn with_aaguid(mut self, aaguid: uuid::Uuid) -> Self {
+        let authenticator = self.client.authenticator();
+        let (store, counter) = (
+            authenticator.store().clone(),
+            authenticator.make_credentials_with_signature_counter(),
+        );
+        self.client = client_of(Aaguid::from(*aaguid.as_bytes()), store, counter);
         self
     }
 
@@ -121,7 +142,11 @@ impl SoftAuthenticator {
     /// A second authenticator holding a copy of this one's key and counter: a clone.
     pub fn duplicate(&self) -> Self {
         Self {
-            client: client(self.client.authenticator().store().clone(), true),
+            client: client_of(
+                *self.client.authenticator().aaguid(),
+                self.client.authenticator().store().clone(),
+                true,
+            ),
             origin: self.origin.clone(),
             skip_user_verification: self.skip_user_verification,
         }

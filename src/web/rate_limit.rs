@@ -6,8 +6,9 @@
 //! a key function that reads the client address from a header your proxy sets.
 
 use std::{
-    collections::HashMap,
     fmt,
+    net::{IpAddr, Ipv6Addr},
+    num::NonZeroUsize,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -15,11 +16,12 @@ use std::{
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 use futures_util::future::{ready, BoxFuture};
+use lru::LruCache;
 
 use crate::error::{BoxError, PasskeyError};
 
-/// Most clients the memory backend tracks at once; past that it stops limiting new clients
-/// (and logs a warning) rather than refusing everyone.
+/// Most clients the memory backend tracks at once by default; past that the client seen least
+/// recently is forgotten (its next request starts with a full bucket).
 pub const MEMORY_RATE_LIMIT_KEYS: usize = 100_000;
 
 /// The outcome of one request against a bucket.
@@ -58,16 +60,60 @@ fn refill(bucket: Bucket, burst: u32, per_second: f64, now: DateTime<Utc>) -> f6
     (bucket.tokens + elapsed * per_second).min(f64::from(burst))
 }
 
-/// In-process buckets (one instance).
-#[derive(Debug, Default, Clone)]
+/// In-process buckets (one instance), at most [`MEMORY_RATE_LIMIT_KEYS`] clients (or the
+/// capacity given to [`with_capacity`](Self::with_capacity)).
+///
+/// The table is a least-recently-used map: every request is O(1) under the lock, and a flood of
+/// new client keys only makes the limiter forget the clients it has not seen for the longest
+/// time. A forgotten client starts again with a full bucket, which is what a new client gets
+/// anyway; the limit never switches off.
+///
+/// ```
+/// use actix_passkeys::{MemoryRateLimit, RateLimit};
+/// let limit = RateLimit::new(10, 1.0).backend(MemoryRateLimit::new().with_capacity(10_000));
+/// # let _ = limit;
+/// ```
+#[derive(Clone)]
 pub struct MemoryRateLimit {
-    buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    buckets: Arc<Mutex<LruCache<String, Bucket>>>,
+}
+
+impl fmt::Debug for MemoryRateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryRateLimit")
+            .field("clients", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryRateLimit {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryRateLimit {
-    /// An empty set of buckets.
+    /// An empty set of buckets for up to [`MEMORY_RATE_LIMIT_KEYS`] clients.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_capacity(MEMORY_RATE_LIMIT_KEYS)
+    }
+
+    /// An empty set of buckets for up to `clients` clients (at least 1).
+    pub fn with_capacity(clients: usize) -> Self {
+        let capacity = NonZeroUsize::new(clients).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            buckets: Arc::new(Mutex::new(LruCache::new(capacity))),
+        }
+    }
+
+    /// How many clients have a bucket now.
+    pub fn len(&self) -> usize {
+        self.buckets.lock().map(|b| b.len()).unwrap_or(0)
+    }
+
+    /// Whether no client has a bucket.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn take_now(
@@ -81,18 +127,13 @@ impl MemoryRateLimit {
             .buckets
             .lock()
             .map_err(|_| "rate limit lock poisoned")?;
-        if buckets.len() >= MEMORY_RATE_LIMIT_KEYS && !buckets.contains_key(key) {
-            // Forget clients whose bucket is full again; they are indistinguishable from new ones.
-            buckets.retain(|_, b| refill(*b, burst, per_second, now) < f64::from(burst));
-            if buckets.len() >= MEMORY_RATE_LIMIT_KEYS {
-                log::warn!("passkeys: rate limiter tracks {MEMORY_RATE_LIMIT_KEYS} clients; not limiting new ones");
-                return Ok(RateDecision::Allow);
-            }
-        }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: f64::from(burst),
-            at: now,
-        });
+        let bucket = match buckets.get_mut(key) {
+            Some(bucket) => bucket,
+            None => buckets.get_or_insert_mut(key.to_owned(), || Bucket {
+                tokens: f64::from(burst),
+                at: now,
+            }),
+        };
         let tokens = refill(*bucket, burst, per_second, now);
         if tokens >= 1.0 {
             *bucket = Bucket {
@@ -127,6 +168,31 @@ impl RateLimitBackend for MemoryRateLimit {
 }
 
 type KeyFn = dyn Fn(&HttpRequest) -> Option<String> + Send + Sync;
+
+/// The rate-limit key of a client address: an IPv4 address as is, an IPv6 address by its /64
+/// (`2001:db8:1:2::/64`), since one subscriber holds a whole /64 and could otherwise take a
+/// fresh bucket per address. IPv4-mapped IPv6 addresses are their IPv4 client. The default key
+/// uses it on the peer address; use it too in a key function that reads a proxy's header.
+///
+/// ```
+/// use actix_passkeys::rate_limit_key;
+/// assert_eq!(rate_limit_key("2001:db8:1:2:aaaa::1".parse()?), "2001:db8:1:2::/64");
+/// assert_eq!(rate_limit_key("::ffff:192.0.2.7".parse()?), "192.0.2.7");
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
+pub fn rate_limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
 
 /// A rate limit for the ceremony routes (`register/*`, `authenticate/*` and the ceremony
 /// extractors): `burst` requests at once per client key, refilled at `per_second`.
@@ -171,12 +237,14 @@ impl RateLimit {
             } else {
                 0.0
             },
-            key: Arc::new(|req: &HttpRequest| req.peer_addr().map(|a| a.ip().to_string())),
+            key: Arc::new(|req: &HttpRequest| req.peer_addr().map(|a| rate_limit_key(a.ip()))),
             backend: Arc::new(MemoryRateLimit::new()),
         }
     }
 
-    /// Derives the client key from the request (default: the peer IP). `None` skips limiting.
+    /// Derives the client key from the request (default: the peer address through
+    /// [`rate_limit_key`](crate::rate_limit_key), so IPv6 clients are keyed by /64). `None`
+    /// skips limiting.
     #[must_use]
     pub fn key(
         mut self,
@@ -252,5 +320,78 @@ mod tests {
             limiter.take_now("a", 3, 1.0, t1).unwrap(),
             RateDecision::Limit(_)
         ));
+    }
+
+    fn from(ip: &str) -> HttpRequest {
+        actix_web::test::TestRequest::default()
+            .peer_addr(std::net::SocketAddr::new(ip.parse().unwrap(), 4000))
+            .to_http_request()
+    }
+
+    /// An IPv6 client holds a whole /64 (one subscriber): keyed per address, it could take a
+    /// fresh bucket for every request.
+    #[actix_web::test]
+    async fn ipv6_clients_are_limited_per_64() {
+        let limit = RateLimit::new(1, 0.0);
+        let now = Utc::now();
+        assert!(limit.check(&from("2001:db8:1:2::1"), now).await.is_ok());
+        assert!(
+            matches!(
+                limit
+                    .check(&from("2001:db8:1:2:ffff:ffff:ffff:fffe"), now)
+                    .await,
+                Err(PasskeyError::RateLimited { .. })
+            ),
+            "same /64, same bucket"
+        );
+        assert!(
+            limit.check(&from("2001:db8:1:3::1"), now).await.is_ok(),
+            "another /64"
+        );
+        assert!(limit.check(&from("192.0.2.7"), now).await.is_ok());
+        assert!(
+            matches!(
+                limit.check(&from("::ffff:192.0.2.7"), now).await,
+                Err(PasskeyError::RateLimited { .. })
+            ),
+            "an IPv4-mapped address is the IPv4 client"
+        );
+        assert!(
+            limit.check(&from("192.0.2.8"), now).await.is_ok(),
+            "IPv4 per address"
+        );
+    }
+
+    /// A flood of new client keys must neither grow the table without bound nor switch the
+    /// limit off for new clients: the least recently seen client is forgotten instead.
+    #[test]
+    fn a_flood_of_new_clients_keeps_the_limit_on() {
+        let limiter = MemoryRateLimit::new();
+        let t0 = Utc::now();
+        limiter.take_now("hot", 1, 0.0, t0).unwrap();
+        for i in 0..=MEMORY_RATE_LIMIT_KEYS {
+            if i % 1000 == 0 {
+                assert!(
+                    matches!(
+                        limiter.take_now("hot", 1, 0.0, t0).unwrap(),
+                        RateDecision::Limit(_)
+                    ),
+                    "a client seen recently is not forgotten"
+                );
+            }
+            limiter.take_now(&format!("flood-{i}"), 1, 0.0, t0).unwrap();
+        }
+        assert_eq!(
+            limiter.take_now("new", 1, 0.0, t0).unwrap(),
+            RateDecision::Allow
+        );
+        assert!(
+            matches!(
+                limiter.take_now("new", 1, 0.0, t0).unwrap(),
+                RateDecision::Limit(_)
+            ),
+            "a new client past the flood is still limited"
+        );
+        assert!(limiter.len() <= MEMORY_RATE_LIMIT_KEYS);
     }
 }

@@ -1,7 +1,7 @@
 //! The route suite: every route through the real app, driven by a software authenticator.
 //! Each case is generic over the storage backend and instantiated per backend in `main.rs`.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use actix_passkeys::{
     store::CredentialStore as _, testing::SoftAuthenticator, AuditEventKind, AuthenticationResult,
@@ -1044,4 +1044,79 @@ pub async fn concurrent_assertions_with_one_counter_value<B: Backend>() {
     let cred = stored(&ctx, &id).await.unwrap();
     assert_eq!(cred.sign_count, 1);
     assert!(!cred.is_disabled());
+}
+
+/// Device names are shown to the user in lists; bidi overrides and invisible characters would
+/// let an attacker who can name a passkey (or a stolen session) disguise one (`\u{202E}` turns
+/// "Laptop\u{202E}lanruoJ" into "LaptopJournal" on screen).
+pub async fn device_names_refuse_bidi_and_invisible_characters<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let mut app = ctx.app().await;
+    app.signup("alice").await;
+    let bad = [
+        "Laptop\u{202E}lanruoJ",
+        "a\u{200B}b",
+        "\u{FEFF}Phone",
+        "x\u{2066}y",
+        "soft\u{00AD}hyphen",
+        "join\u{2060}er",
+    ];
+    for name in bad {
+        let mut body = app.registration(&mut authenticator(), None).await;
+        body["deviceName"] = json!(name);
+        app.post("/auth/passkeys/register/finish", body)
+            .await
+            .assert_error(400, "invalid_request");
+    }
+    assert!(ctx.creds.list_for_user("alice").await.unwrap().is_empty());
+    let id = app
+        .register(&mut authenticator(), Some("Phone"))
+        .await
+        .assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/auth/passkeys/credentials/{id}");
+    for name in bad {
+        app.method(Method::PATCH, &path, Some(json!({ "deviceName": name })))
+            .await
+            .assert_error(400, "invalid_request");
+    }
+    assert_eq!(stored(&ctx, &id).await.unwrap().device_name, "Phone");
+    // Scripts that are not Latin are names like any other.
+    let r = app
+        .method(
+            Method::PATCH,
+            &path,
+            Some(json!({"deviceName": "ноутбук 電話 هاتف"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        stored(&ctx, &id).await.unwrap().device_name,
+        "ноутбук 電話 هاتف"
+    );
+}
+
+/// A default device name from the app's authenticator map is cut to the column's 64 characters
+/// (and cleaned of what a user-given name may not hold) instead of failing the insert with 503.
+pub async fn long_authenticator_names_are_cut_to_fit<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let aaguid = uuid::uuid!("0ea242b4-43c4-4a1b-8b17-dd6d0b6baec6");
+    let long = format!("{}\u{202E}{}", "Κλειδί ".repeat(8), "x".repeat(100));
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .authenticator_names(HashMap::from([(aaguid, long.clone())]))
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    app.signup("alice").await;
+    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap().with_aaguid(aaguid);
+    let id = app.register(&mut auth, None).await.assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let name = stored(&ctx, &id).await.unwrap().device_name;
+    assert_eq!(name.chars().count(), 64, "{name}");
+    assert!(long.replace('\u{202E}', "").starts_with(&name));
 }
