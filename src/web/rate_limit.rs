@@ -70,7 +70,7 @@ fn refill(bucket: Bucket, burst: u32, per_second: f64, now: DateTime<Utc>) -> f6
 ///
 /// ```
 /// use actix_passkeys::{MemoryRateLimit, RateLimit};
-/// let limit = RateLimit::new(10, 1.0).backend(MemoryRateLimit::new().with_capacity(10_000));
+/// let limit = RateLimit::new(10, 1.0).backend(MemoryRateLimit::with_capacity(10_000));
 /// # let _ = limit;
 /// ```
 #[derive(Clone)]
