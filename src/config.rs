@@ -14,6 +14,9 @@ pub const MAX_CHALLENGE_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default step-up window of [`Fresh`](crate::Fresh): 5 minutes.
 pub const DEFAULT_FRESH_WINDOW: Duration = Duration::from_secs(300);
+/// Default window after [`identify`](crate::identify) in which an identified user may begin
+/// registering a passkey: 10 minutes.
+pub const DEFAULT_IDENTIFY_WINDOW: Duration = Duration::from_secs(600);
 /// Default JSON body limit of the ceremony routes: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
@@ -191,6 +194,7 @@ pub struct PasskeyConfig {
     pub(crate) allow_backup_eligible_upgrade: bool,
     pub(crate) body_limit: usize,
     pub(crate) fresh_window: Duration,
+    pub(crate) identify_window: Duration,
 }
 
 impl PasskeyConfig {
@@ -213,6 +217,7 @@ impl PasskeyConfig {
             allow_backup_eligible_upgrade: true,
             body_limit: DEFAULT_BODY_LIMIT,
             fresh_window: DEFAULT_FRESH_WINDOW,
+            identify_window: DEFAULT_IDENTIFY_WINDOW,
         }
     }
 
@@ -343,6 +348,12 @@ impl PasskeyConfig {
     pub fn fresh_window(&self) -> Duration {
         self.fresh_window
     }
+
+    /// How long after [`identify`](crate::identify) the session bridge accepts the identified
+    /// user (see [`PasskeyConfigBuilder::identify_window`]).
+    pub fn identify_window(&self) -> Duration {
+        self.identify_window
+    }
 }
 
 /// Builder for [`PasskeyConfig`]; every setter documents its default.
@@ -364,6 +375,7 @@ pub struct PasskeyConfigBuilder {
     allow_backup_eligible_upgrade: bool,
     body_limit: usize,
     fresh_window: Duration,
+    identify_window: Duration,
 }
 
 impl PasskeyConfigBuilder {
@@ -466,6 +478,15 @@ impl PasskeyConfigBuilder {
         self
     }
 
+    /// How long after [`identify`](crate::identify) (a sign-up or password sign-in) the
+    /// default resolver accepts the identified user for registering passkeys and managing
+    /// them; after that the session needs a passkey sign-in (or a new `identify`). Above zero,
+    /// at most 24 h. Default: 600 s.
+    pub fn identify_window(mut self, window: Duration) -> Self {
+        self.identify_window = window;
+        self
+    }
+
     /// Overrides settings from `PASSKEYS_*` environment variables that are set:
     ///
     /// | variable | setting |
@@ -484,6 +505,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_SIGN_COUNT_POLICY` | `reject` / `disable` |
     /// | `PASSKEYS_BODY_LIMIT` | bytes |
     /// | `PASSKEYS_FRESH_WINDOW` | seconds |
+    /// | `PASSKEYS_IDENTIFY_WINDOW` | seconds |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -599,6 +621,9 @@ impl PasskeyConfigBuilder {
         if let Some(v) = get("PASSKEYS_FRESH_WINDOW") {
             self.fresh_window = Duration::from_secs(parse_number("fresh_window", &v)?);
         }
+        if let Some(v) = get("PASSKEYS_IDENTIFY_WINDOW") {
+            self.identify_window = Duration::from_secs(parse_number("identify_window", &v)?);
+        }
         Ok(self)
     }
 
@@ -654,6 +679,12 @@ impl PasskeyConfigBuilder {
                 "must be above zero and at most 86400 s",
             ));
         }
+        if self.identify_window.is_zero() || self.identify_window > Duration::from_secs(86_400) {
+            return Err(ConfigError::new(
+                "identify_window",
+                "must be above zero and at most 86400 s",
+            ));
+        }
         Ok(PasskeyConfig {
             rp_id,
             rp_name: self.rp_name,
@@ -669,6 +700,7 @@ impl PasskeyConfigBuilder {
             allow_backup_eligible_upgrade: self.allow_backup_eligible_upgrade,
             body_limit: self.body_limit,
             fresh_window: self.fresh_window,
+            identify_window: self.identify_window,
         })
     }
 }
@@ -893,6 +925,11 @@ mod tests {
             (base().timeout(Duration::from_secs(3601)), "timeout"),
             (base().body_limit(10), "body_limit"),
             (base().fresh_window(Duration::ZERO), "fresh_window"),
+            (base().identify_window(Duration::ZERO), "identify_window"),
+            (
+                base().identify_window(Duration::from_secs(86_401)),
+                "identify_window",
+            ),
         ];
         for (builder, field) in cases {
             let err = builder

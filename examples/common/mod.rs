@@ -2,7 +2,6 @@
 //! Each example only chooses its stores and session backend.
 
 use actix_passkeys::{
-    identify,
     store::{ChallengeStore, CredentialStore},
     Authenticated, PasskeyError, PasskeyUser, Passkeys,
 };
@@ -25,6 +24,7 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(passkeys.clone()))
+            .app_data(passkeys.data()) // `Authenticated` on /me checks the credential store
             .service(passkeys.well_known()) // GET /.well-known/webauthn
             .service(passkeys)
             .configure(demo_routes::<C, S>);
@@ -55,7 +55,9 @@ struct Signup {
 
 /// Creates the account if new (in this demo the user id is the username, and an account exists
 /// once it has a passkey) and puts it in the session, so the passkey scope's default resolver
-/// lets it register a passkey. An existing account is only reachable by signing in to it.
+/// lets it register its first passkey within the identify window (10 minutes). An existing
+/// account is only reachable by signing in to it; a session that identified as a username
+/// before its owner registered cannot add a passkey to it afterwards.
 async fn signup<C: CredentialStore, S: ChallengeStore>(
     session: Session,
     passkeys: web::Data<Passkeys<C, S>>,
@@ -88,7 +90,9 @@ async fn signup<C: CredentialStore, S: ChallengeStore>(
             })),
         );
     }
-    identify(&session, &PasskeyUser::new(name, name, name))?;
+    passkeys
+        .data()
+        .identify(&session, &PasskeyUser::new(name, name, name))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "userId": name })))
 }
 

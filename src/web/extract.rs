@@ -86,13 +86,19 @@ impl Deref for VerifiedAssertion {
 
 impl VerifiedAssertion {
     /// Records the sign-in in the session as the scope's `authenticate/finish` does: renews the
-    /// session id and stores the [`PasskeySession`](crate::PasskeySession).
+    /// session id and stores the [`PasskeySession`](crate::PasskeySession), bound to the
+    /// configured rp id. Call it only once your app accepts the sign-in (an account lock check
+    /// first, for example). Without [`PasskeysData`] in app data the session is bound to no
+    /// tenant and [`Authenticated`](crate::Authenticated) will not accept it.
     #[cfg(feature = "session")]
     pub fn sign_in(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
         let now = req
             .app_data::<PasskeysData>()
             .map_or_else(chrono::Utc::now, PasskeysData::now);
-        crate::web::session::sign_in(req, &self.0, now)
+        let rp_id = req
+            .app_data::<PasskeysData>()
+            .map_or_else(String::new, |d| d.config().rp_id().to_owned());
+        crate::web::session::sign_in(req, &self.0, now, &rp_id)
     }
 }
 
@@ -116,18 +122,27 @@ mod session_extractors {
     use std::ops::Deref;
 
     use actix_web::{dev::Payload, FromRequest, HttpRequest};
-    use futures_util::future::{ready, Ready};
+    use futures_util::future::LocalBoxFuture;
 
     use crate::{
-        config::DEFAULT_FRESH_WINDOW,
         error::PasskeyError,
-        web::{service::PasskeysData, session::PasskeySession},
+        web::session::{passkeys_data, signed_in, Ended, PasskeySession},
     };
 
     /// The user signed in with a passkey (from the session bridge).
     ///
-    /// Rejects with 401 `not_authenticated` when the session has no passkey sign-in; use
-    /// `Option<Authenticated>` for pages that work either way.
+    /// Checked on every extraction, with one credential-store lookup:
+    /// - the sign-in was made for this service's rp id (one tenant's session is not signed in
+    ///   on another, even with a shared cookie);
+    /// - its credential still exists, is not disabled (clone detection) and still belongs to
+    ///   the session's user; otherwise the session is purged. Revoking a passkey thereby ends
+    ///   every session made with it, on its next request.
+    ///
+    /// Rejects with 401 `not_authenticated` when there is no such sign-in, 503
+    /// `store_unavailable` when the credential store fails, and 500 `configuration_error` when
+    /// [`PasskeysData`](crate::PasskeysData) is not in app data (mount with
+    /// [`Passkeys::configure`](crate::Passkeys::configure) for routes outside the scope). Use
+    /// `Option<Authenticated>` for pages that work either way (any rejection reads as `None`).
     ///
     /// ```
     /// use actix_passkeys::Authenticated;
@@ -166,21 +181,25 @@ mod session_extractors {
 
     impl FromRequest for Authenticated {
         type Error = PasskeyError;
-        type Future = Ready<Result<Self, PasskeyError>>;
+        type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
 
         fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-            ready(
-                crate::web::session::current(req)
+            let req = req.clone();
+            Box::pin(async move {
+                let data = passkeys_data(&req)?;
+                signed_in(&req, &data, Ended::Purge)
+                    .await
                     .map(Authenticated)
-                    .ok_or(PasskeyError::NotAuthenticated),
-            )
+            })
         }
     }
 
     /// A passkey sign-in younger than the configured
     /// [`fresh_window`](crate::PasskeyConfigBuilder::fresh_window): the step-up gate for
     /// sensitive actions. Older sign-ins get 401 `reauthentication_required` (sign in again,
-    /// then retry); no sign-in gets 401 `not_authenticated`.
+    /// then retry); no sign-in gets 401 `not_authenticated`. The sign-in is checked as
+    /// [`Authenticated`] checks it (tenant, credential not revoked, disabled or reassigned)
+    /// before its age.
     ///
     /// ```
     /// use actix_passkeys::Fresh;
@@ -204,22 +223,21 @@ mod session_extractors {
 
     impl FromRequest for Fresh {
         type Error = PasskeyError;
-        type Future = Ready<Result<Self, PasskeyError>>;
+        type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
 
         fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-            let Some(session) = crate::web::session::current(req) else {
-                return ready(Err(PasskeyError::NotAuthenticated));
-            };
-            let data = req.app_data::<PasskeysData>();
-            let window = data.map_or(DEFAULT_FRESH_WINDOW, |d| d.config().fresh_window);
-            let now = data.map_or_else(chrono::Utc::now, PasskeysData::now);
-            let age = (now - session.authenticated_at)
-                .to_std()
-                .unwrap_or_default();
-            ready(if age <= window {
-                Ok(Fresh(Authenticated(session)))
-            } else {
-                Err(PasskeyError::ReauthenticationRequired)
+            let req = req.clone();
+            Box::pin(async move {
+                let data = passkeys_data(&req)?;
+                let session = signed_in(&req, &data, Ended::Purge).await?;
+                let age = (data.now() - session.authenticated_at)
+                    .to_std()
+                    .unwrap_or_default();
+                if age <= data.config().fresh_window() {
+                    Ok(Fresh(Authenticated(session)))
+                } else {
+                    Err(PasskeyError::ReauthenticationRequired)
+                }
             })
         }
     }

@@ -33,10 +33,25 @@ use crate::{
 /// ```
 pub trait UserResolver: Send + Sync + 'static {
     /// Resolves the user of `req`; `Err(PasskeyError::NotAuthenticated)` when there is none.
+    /// Used by the credential management routes (and, unless overridden, by registration).
     fn resolve(
         &self,
         req: HttpRequest,
     ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>>;
+
+    /// Resolves the user a `register/begin` adds a passkey to. A new passkey is a new way into
+    /// the account, so return a user only when `req` proves to be that user as strongly as a
+    /// sign-in: a resolver that also accepts weaker or older evidence (a sign-up session, a
+    /// "remember me" cookie) must refuse it here for a user who already has passkeys, with
+    /// `Err(PasskeyError::NotAuthenticated)`, or whoever held such a session could add their
+    /// own key. The default calls [`resolve`](Self::resolve); the session resolver
+    /// ([`SessionUserResolver`](crate::SessionUserResolver)) overrides it that way.
+    fn resolve_for_registration(
+        &self,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
+        self.resolve(req)
+    }
 }
 
 impl<F, Fut> UserResolver for F
@@ -52,9 +67,18 @@ where
     }
 }
 
-/// Runs after a verified sign-in (the counter is already committed and, with the session
-/// bridge, the session already renewed). Its response replaces the default
-/// `{"status":"ok","userId"}`; its error is answered as the app's own error.
+/// Runs after a verified sign-in, and decides whether it stands. Its response replaces the
+/// default `{"status":"ok","userId"}`; its error is answered as the app's own error.
+///
+/// What the hook can observe: the counter and last-used time are already committed (a refused
+/// sign-in still burns its assertion). With the session bridge the hook runs *before* the
+/// session is written: the request's session is still the one from before this sign-in (not
+/// renewed, possibly another user's sign-in or an identified user), so learn who signed in from
+/// `result`, not from the session or [`Authenticated`](crate::Authenticated). Only when the hook
+/// returns `Ok` with a non-error status (not 4xx/5xx) is the session renewed and the
+/// [`PasskeySession`](crate::PasskeySession) stored; an `Err` or an error-status answer (say, 403
+/// for a locked account) leaves the session as it was, so no signed-in cookie is issued. Values
+/// the hook itself puts into the session are kept across the renewal.
 ///
 /// ```
 /// use actix_passkeys::{AuthenticatedHook, AuthenticationResult};

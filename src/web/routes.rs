@@ -67,7 +67,7 @@ pub(crate) async fn register_begin(
     body: OptionalJsonBody<RegistrationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
     let begin = body.0.unwrap_or_default();
-    let user = svc.resolve_user(&req).await?;
+    let user = svc.resolve_user_for_registration(&req).await?;
     let mut options = svc.start_registration(user).await?;
     options.mediation = begin.mediation;
     Ok(HttpResponse::Ok().json(options))
@@ -137,15 +137,20 @@ pub(crate) async fn authenticate_finish(
         }
         (Err(err), None) => return Err(err.into()),
     };
-    #[cfg(feature = "session")]
-    crate::web::session::sign_in(&req, &result, svc.now())?;
-    match svc.inner().hook() {
-        Some(hook) => hook.call(req, result).await,
-        None => Ok(HttpResponse::Ok().json(SignedIn {
+    // The app's hook decides first; the session records the sign-in only when it accepts
+    // (an error, or an answer with a 4xx/5xx status, leaves the session as it was).
+    let resp = match svc.inner().hook() {
+        Some(hook) => hook.call(req.clone(), result.clone()).await?,
+        None => HttpResponse::Ok().json(SignedIn {
             status: "ok",
-            user_id: result.user_id,
-        })),
+            user_id: result.user_id.clone(),
+        }),
+    };
+    #[cfg(feature = "session")]
+    if !(resp.status().is_client_error() || resp.status().is_server_error()) {
+        crate::web::session::sign_in(&req, &result, svc.now(), svc.config().rp_id())?;
     }
+    Ok(resp)
 }
 
 pub(crate) async fn list_credentials(

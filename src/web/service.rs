@@ -76,6 +76,10 @@ pub(crate) trait Ceremonies: Send + Sync + 'static {
         input: AuthenticationFinish,
     ) -> LocalBoxFuture<'_, SignalledAuthentication>;
     fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>>;
+    fn credential(
+        &self,
+        id: Vec<u8>,
+    ) -> LocalBoxFuture<'_, Result<Option<Credential>, PasskeyError>>;
     fn rename(
         &self,
         user_id: String,
@@ -181,6 +185,13 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         })
     }
 
+    fn credential(
+        &self,
+        id: Vec<u8>,
+    ) -> LocalBoxFuture<'_, Result<Option<Credential>, PasskeyError>> {
+        Box::pin(async move { self.credentials.get(&id).await.map_err(PasskeyError::store) })
+    }
+
     fn rename(
         &self,
         user_id: String,
@@ -260,6 +271,20 @@ impl PasskeysData {
     /// Resolves the request's user with the configured [`UserResolver`].
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
         self.0.resolver().resolve(req.clone()).await
+    }
+
+    /// Resolves the user a registration is for with the configured [`UserResolver`]'s
+    /// [`resolve_for_registration`](UserResolver::resolve_for_registration), as `register/begin`
+    /// does (with the session resolver: a passkey sign-in, or a recently identified user who
+    /// has no passkey yet).
+    pub async fn resolve_user_for_registration(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<PasskeyUser, PasskeyError> {
+        self.0
+            .resolver()
+            .resolve_for_registration(req.clone())
+            .await
     }
 
     /// Begins a registration for `user`.
@@ -343,6 +368,12 @@ impl PasskeysData {
             Some(limit) => limit.check(req, self.now()).await,
             None => Ok(()),
         }
+    }
+
+    /// Looks a stored credential up by id.
+    #[cfg_attr(not(feature = "session"), allow(dead_code))]
+    pub(crate) async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, PasskeyError> {
+        self.0.credential(id).await
     }
 
     pub(crate) fn inner(&self) -> &dyn Ceremonies {

@@ -308,7 +308,8 @@ impl<B: Backend> Ctx<B> {
         impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
     > {
         self.app_configured(move |cfg| {
-            cfg.service(passkeys)
+            cfg.app_data(passkeys.data())
+                .service(passkeys)
                 .route("/signup", web::post().to(signup))
                 .route("/me", web::get().to(me));
         })
@@ -340,13 +341,16 @@ impl<B: Backend> Ctx<B> {
 
 pub async fn signup(
     session: Session,
+    req: actix_web::HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, PasskeyError> {
     let name = body["username"].as_str().unwrap_or_default().to_owned();
-    identify(
-        &session,
-        &PasskeyUser::new(name.clone(), name.clone(), name.clone()),
-    )?;
+    let user = PasskeyUser::new(name.clone(), name.clone(), name.clone());
+    // On the service's (frozen) clock when the service is in app data.
+    match req.app_data::<actix_passkeys::PasskeysData>() {
+        Some(passkeys) => passkeys.identify(&session, &user)?,
+        None => identify(&session, &user)?,
+    }
     Ok(HttpResponse::Ok().json(json!({ "userId": name })))
 }
 

@@ -15,7 +15,11 @@ mod diesel_stores;
 mod fixtures;
 mod negative;
 mod properties;
+#[path = "../../examples/common/mod.rs"]
+#[allow(dead_code, unused_imports, clippy::duplicate_mod)]
+mod quickstart_app;
 mod routes;
+mod sessions;
 mod tenants;
 
 /// The route suite, one list for every backend (so the lists cannot drift).
@@ -54,6 +58,14 @@ macro_rules! route_suite {
             register_begin_needs_a_user,
             backup_eligibility_upgrade_follows_policy,
             concurrent_assertions_with_one_counter_value,
+            refusing_hook_leaves_no_session,
+            revoked_passkey_ends_its_sessions,
+            disabled_passkey_ends_its_sessions,
+            session_of_a_reassigned_credential_is_refused,
+            stale_identified_session_cannot_add_a_passkey,
+            quickstart_signup_race_cannot_add_a_passkey_to_bob,
+            identified_user_may_register_only_within_the_window,
+            authenticated_without_passkeys_data_is_a_configuration_error,
         );
     };
 }

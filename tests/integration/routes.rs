@@ -14,6 +14,7 @@ use actix_web::{
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
+pub use crate::sessions::*;
 
 fn authenticator() -> SoftAuthenticator {
     SoftAuthenticator::new(ORIGIN).unwrap()
@@ -154,6 +155,8 @@ pub async fn second_passkey_reuses_user_handle_and_excludes_first<B: Backend>() 
     let mut first = authenticator();
     app.signup("alice").await;
     let id = app.register(&mut first, None).await.assert_ok()["credentialId"].clone();
+    // A second passkey needs a passkey sign-in (an identified session adds only the first).
+    app.sign_in(&mut first, None).await.assert_ok();
     let begin = app.post_empty("/auth/passkeys/register/begin").await;
     let pk = begin.assert_ok()["publicKey"].clone();
     assert_eq!(pk["excludeCredentials"][0]["id"], id);
@@ -211,7 +214,7 @@ pub async fn expired_state_is_refused<B: Backend>() {
     );
     assert_eq!(stored(&ctx, &id).await.unwrap().sign_count, 0);
 
-    app.signup("alice").await;
+    app.sign_in(&mut auth, None).await.assert_ok();
     let body = app.registration(&mut authenticator(), None).await;
     ctx.clock.advance(Duration::from_secs(300));
     app.post("/auth/passkeys/register/finish", body)
@@ -224,7 +227,7 @@ pub async fn state_of_the_other_ceremony_is_not_found<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let mut app = ctx.app().await;
     let (mut auth, _) = enrolled(&mut app, "alice").await;
-    app.signup("alice").await;
+    app.sign_in(&mut auth, None).await.assert_ok();
     let reg_state = app.post_empty("/auth/passkeys/register/begin").await.body["state"].clone();
     let mut body = app.assertion(&mut auth, Some("alice")).await;
     let auth_state = body["state"].clone();
@@ -429,7 +432,12 @@ pub async fn duplicate_credential_id_is_a_conflict<B: Backend>() {
         .assert_ok();
     // The same credential id and key, answered to a new challenge: for alice, then for bob.
     for user in ["alice", "bob"] {
-        app.signup(user).await;
+        if user == "alice" {
+            // A second passkey for alice needs her passkey sign-in.
+            app.sign_in(&mut auth, None).await.assert_ok();
+        } else {
+            app.signup(user).await;
+        }
         let begin = app.post_empty("/auth/passkeys/register/begin").await;
         let challenge = begin.body["publicKey"]["challenge"]
             .as_str()

@@ -144,3 +144,77 @@ async fn a_credential_of_one_tenant_is_not_accepted_by_another() {
         .await;
     r.assert_error(400, "challenge_not_found");
 }
+
+/// Item 3 of issue 12: a session belongs to the tenant it was signed in on. Both tenants share
+/// one credential store (one database) and the browser sends one cookie to both hosts (a
+/// parent-domain cookie), so only the session's rp id tells them apart.
+#[actix_rt::test]
+async fn a_session_of_one_tenant_is_not_signed_in_on_another() {
+    let ctx = Ctx::<Memory>::new().await;
+    let shared = MemoryCredentialStore::new();
+    let tenant = |rp_id: &str| {
+        let config = PasskeyConfig::builder(rp_id, rp_id)
+            .origin(format!("https://{rp_id}"))
+            .build()
+            .unwrap();
+        Passkeys::new(config, shared.clone(), MemoryChallengeStore::new()).unwrap()
+    };
+    let (a, b) = ("a.example.com", "b.example.org");
+    let list = vec![(a, tenant(a)), (b, tenant(b))];
+    let mut app = ctx
+        .app_configured(move |cfg| {
+            for (host, passkeys) in list {
+                cfg.service(
+                    web::scope("")
+                        .guard(guard::Host(host))
+                        .configure(passkeys.configure())
+                        .route("/signup", web::post().to(signup))
+                        .route("/me", web::get().to(me)),
+                );
+            }
+        })
+        .await;
+    let get = |host: &str, path: &str| {
+        atest::TestRequest::get()
+            .uri(path)
+            .insert_header(("host", host.to_owned()))
+    };
+    app.send(on(a, "/signup", Some(json!({"username": "alice"}))))
+        .await
+        .assert_ok();
+    let begin = app.send(on(a, "/auth/passkeys/register/begin", None)).await;
+    let mut key = SoftAuthenticator::new("https://a.example.com").unwrap();
+    let credential = key.register(&begin.assert_ok()["publicKey"]).await.unwrap();
+    app.send(on(
+        a,
+        "/auth/passkeys/register/finish",
+        Some(json!({"credential": credential, "state": begin.body["state"]})),
+    ))
+    .await
+    .assert_ok();
+    let begin = app
+        .send(on(a, "/auth/passkeys/authenticate/begin", None))
+        .await;
+    let assertion = key.sign_in(&begin.body["publicKey"]).await.unwrap();
+    app.send(on(
+        a,
+        "/auth/passkeys/authenticate/finish",
+        Some(json!({"credential": assertion, "state": begin.body["state"]})),
+    ))
+    .await
+    .assert_ok();
+    assert_eq!(app.send(get(a, "/me")).await.assert_ok()["userId"], "alice");
+
+    // The same cookie on B: not signed in, and B's scope does not take it as alice either.
+    app.send(get(b, "/me"))
+        .await
+        .assert_error(401, "not_authenticated");
+    app.send(on(b, "/auth/passkeys/register/begin", None))
+        .await
+        .assert_error(401, "not_authenticated");
+    app.send(get(b, "/auth/passkeys/credentials"))
+        .await
+        .assert_error(401, "not_authenticated");
+    // B's refusal does not sign the user out of A.
+    assert_eq!(app.send(get(a, "/me")).await.assert_ok()["userId"], "alice");
+}
