@@ -17,6 +17,7 @@ mod negative;
 mod properties;
 mod routes;
 mod tenants;
+mod webauthn_checks;
 
 /// The route suite, one list for every backend (so the lists cannot drift).
 macro_rules! route_suite {
