@@ -195,6 +195,7 @@ pub struct PasskeyConfig {
     pub(crate) body_limit: usize,
     pub(crate) fresh_window: Duration,
     pub(crate) identify_window: Duration,
+    pub(crate) top_origins: Vec<Origin>,
 }
 
 impl PasskeyConfig {
@@ -218,6 +219,7 @@ impl PasskeyConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             fresh_window: DEFAULT_FRESH_WINDOW,
             identify_window: DEFAULT_IDENTIFY_WINDOW,
+            top_origins: Vec::new(),
         }
     }
 
@@ -354,6 +356,13 @@ impl PasskeyConfig {
     pub fn identify_window(&self) -> Duration {
         self.identify_window
     }
+
+    /// The top-level origins that may embed a sign-in in a cross-origin iframe (see
+    /// [`PasskeyConfigBuilder::top_origin`]); empty (the default) refuses every
+    /// `crossOrigin: true` response.
+    pub fn top_origins(&self) -> &[Origin] {
+        &self.top_origins
+    }
 }
 
 /// Builder for [`PasskeyConfig`]; every setter documents its default.
@@ -376,6 +385,7 @@ pub struct PasskeyConfigBuilder {
     body_limit: usize,
     fresh_window: Duration,
     identify_window: Duration,
+    top_origins: Vec<String>,
 }
 
 impl PasskeyConfigBuilder {
@@ -487,6 +497,27 @@ impl PasskeyConfigBuilder {
         self
     }
 
+    /// Adds a top-level origin allowed to embed sign-in in a cross-origin iframe. A response
+    /// whose client data says `"crossOrigin": true` is refused unless its `topOrigin` is exactly
+    /// one of these (WebAuthn Level 3); with none configured (the default) every cross-origin
+    /// response is refused. Validated like [`related_origin`](Self::related_origin): an https
+    /// (or localhost) web origin, any host, no path, query, fragment or userinfo. The frame's
+    /// own origin must still be an accepted origin. Registration in a cross-origin frame stays
+    /// refused whatever this list holds (webauthn-rs-core 0.6 has no switch for it).
+    ///
+    /// ```
+    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://login.example.com")
+    ///     .top_origin("https://shop.example.net")
+    ///     .build()?;
+    /// assert_eq!(config.top_origins()[0].as_str(), "https://shop.example.net");
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn top_origin(mut self, origin: impl Into<String>) -> Self {
+        self.top_origins.push(origin.into());
+        self
+    }
+
     /// Overrides settings from `PASSKEYS_*` environment variables that are set:
     ///
     /// | variable | setting |
@@ -506,6 +537,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_BODY_LIMIT` | bytes |
     /// | `PASSKEYS_FRESH_WINDOW` | seconds |
     /// | `PASSKEYS_IDENTIFY_WINDOW` | seconds |
+    /// | `PASSKEYS_TOP_ORIGINS` | top origins for cross-origin iframes, comma-separated |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -624,6 +656,14 @@ impl PasskeyConfigBuilder {
         if let Some(v) = get("PASSKEYS_IDENTIFY_WINDOW") {
             self.identify_window = Duration::from_secs(parse_number("identify_window", &v)?);
         }
+        if let Some(v) = get("PASSKEYS_TOP_ORIGINS") {
+            self.top_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         Ok(self)
     }
 
@@ -685,6 +725,11 @@ impl PasskeyConfigBuilder {
                 "must be above zero and at most 86400 s",
             ));
         }
+        let top_origins = self
+            .top_origins
+            .iter()
+            .map(|raw| parse_top_origin(raw))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PasskeyConfig {
             rp_id,
             rp_name: self.rp_name,
@@ -701,6 +746,7 @@ impl PasskeyConfigBuilder {
             body_limit: self.body_limit,
             fresh_window: self.fresh_window,
             identify_window: self.identify_window,
+            top_origins,
         })
     }
 }
@@ -771,6 +817,16 @@ fn parse_related_origin(raw: &str) -> Result<Origin, ConfigError> {
         ));
     }
     parse_origin(raw, "")
+}
+
+fn parse_top_origin(raw: &str) -> Result<Origin, ConfigError> {
+    if raw.starts_with(ANDROID_ORIGIN_PREFIX) {
+        return Err(ConfigError::new(
+            "top_origins",
+            format!("`{raw}`: a top origin must be a web origin"),
+        ));
+    }
+    parse_origin(raw, "").map_err(|e| ConfigError::new("top_origins", e.reason))
 }
 
 /// The registrable-domain label of a host: the first label of its eTLD+1 (`example` for
@@ -930,6 +986,17 @@ mod tests {
                 base().identify_window(Duration::from_secs(86_401)),
                 "identify_window",
             ),
+            (base().top_origin("http://shop.example.net"), "top_origins"),
+            (
+                base().top_origin("https://shop.example.net/"),
+                "top_origins",
+            ),
+            (
+                base().top_origin("https://shop.example.net/app"),
+                "top_origins",
+            ),
+            (base().top_origin("android:apk-key-hash:abc"), "top_origins"),
+            (base().top_origin("*"), "top_origins"),
         ];
         for (builder, field) in cases {
             let err = builder
@@ -955,6 +1022,10 @@ mod tests {
             ("PASSKEYS_RESIDENT_KEY", "required"),
             ("PASSKEYS_SIGN_COUNT_POLICY", "disable"),
             ("PASSKEYS_ALLOW_SUBDOMAINS", "true"),
+            (
+                "PASSKEYS_TOP_ORIGINS",
+                "https://shop.example.net, https://example.co.uk",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -971,6 +1042,8 @@ mod tests {
         assert_eq!(config.resident_key(), ResidentKey::Required);
         assert_eq!(config.sign_count_policy(), SignCountPolicy::Disable);
         assert!(config.allow_subdomains());
+        let tops: Vec<String> = config.top_origins().iter().map(Origin::as_str).collect();
+        assert_eq!(tops, ["https://shop.example.net", "https://example.co.uk"]);
 
         for (k, v, field) in [
             ("PASSKEYS_CHALLENGE_TTL", "-5", "challenge_ttl"),

@@ -80,6 +80,7 @@ pub use self::{
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
         registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
+        MAX_USER_ID_BYTES,
     },
     clock::{Clock, FrozenClock, SystemClock},
     config::{

@@ -91,6 +91,9 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     input: AuthenticationBegin,
 ) -> Result<AuthenticationOptions, PasskeyError> {
     let user_id = input.user_id.filter(|u| !u.is_empty());
+    if let Some(uid) = &user_id {
+        super::check_user_id(uid)?;
+    }
     let allowed_rows: Vec<Credential> = match &user_id {
         Some(uid) => credentials
             .list_for_user(uid)
@@ -196,6 +199,8 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
     let rsp = &input.credential;
     let cred_id = Some(b64url(&rsp.raw_id));
     let bound = payload.user_id.as_deref();
+    super::check_credential_id(&rsp.id, &rsp.raw_id)
+        .map_err(|e| engine.fail(AuditEventKind::AuthenticationFailed, bound, None, e))?;
     let stored = credentials.get(&rsp.raw_id).await.map_err(|e| {
         engine.fail(
             AuditEventKind::AuthenticationFailed,
@@ -204,27 +209,22 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
             PasskeyError::store(e),
         )
     })?;
-    let Some(stored) = stored else {
-        if bound.is_none() {
-            *unknown = Some(rsp.raw_id.to_vec());
-        }
-        return Err(engine.fail(
-            AuditEventKind::AuthenticationFailed,
-            bound,
-            cred_id,
-            PasskeyError::CredentialNotFound,
-        ));
+    // Username-first, an id that is not one of the bound user's credentials (a fake id answered
+    // for an unknown user, another user's credential, a deleted one) answers exactly like a bad
+    // signature on a real credential, so a finish cannot tell known from unknown users.
+    // Usernameless, an unknown credential stays `credential_not_found` (with the
+    // `unknownCredential` signal): no user was named, so nothing is revealed.
+    let Some(stored) = stored.filter(|c| bound.is_none_or(|u| u == c.user_id)) else {
+        let err = match bound {
+            Some(_) => PasskeyError::AssertionVerificationFailed(None),
+            None => {
+                *unknown = Some(rsp.raw_id.to_vec());
+                PasskeyError::CredentialNotFound
+            }
+        };
+        return Err(engine.fail(AuditEventKind::AuthenticationFailed, bound, cred_id, err));
     };
     let owner = Some(stored.user_id.as_str());
-    // Username-first: the credential must belong to the user the ceremony was begun for.
-    if bound.is_some_and(|u| u != stored.user_id) {
-        return Err(engine.fail(
-            AuditEventKind::AuthenticationFailed,
-            bound,
-            cred_id,
-            PasskeyError::CredentialNotFound,
-        ));
-    }
     // The user handle, when given, must be the owner's; usernameless sign-in requires it.
     let handle_ok = match &rsp.response.user_handle {
         Some(h) => bool::from(h.as_slice().ct_eq(stored.user_handle.as_slice())),
@@ -246,14 +246,6 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
             PasskeyError::AssertionVerificationFailed(None),
         ));
     }
-    if stored.is_disabled() {
-        return Err(engine.fail(
-            AuditEventKind::AuthenticationFailed,
-            owner,
-            cred_id,
-            PasskeyError::CredentialDisabled,
-        ));
-    }
     let mut core = core_credential(&stored)?;
     if engine.config.allow_backup_eligible_upgrade
         && !core.backup_eligible
@@ -268,6 +260,17 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
         .core
         .authenticate_single_credential(rsp, &payload.state, &core)
     {
+        // The disabled state is told only to whoever holds the key: it is checked once the
+        // signature has verified (a counter that did not advance is checked after the
+        // signature too).
+        Ok(_) | Err(WebauthnError::CredentialPossibleCompromise) if stored.is_disabled() => {
+            return Err(engine.fail(
+                AuditEventKind::AuthenticationFailed,
+                owner,
+                cred_id,
+                PasskeyError::CredentialDisabled,
+            ));
+        }
         Ok(r) => r,
         Err(WebauthnError::CredentialPossibleCompromise) => {
             return Err(clone_suspected(engine, credentials, &stored).await);

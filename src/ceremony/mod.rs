@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rand::Rng as _;
 use serde::{de::DeserializeOwned, Serialize};
+use subtle::ConstantTimeEq as _;
 use webauthn_rs_core::{
     fake::{
         FakeCredentialIDDistribution, FakePasskeyDistribution, WebauthnFakeCredentialGenerator,
@@ -30,6 +31,40 @@ pub(crate) mod registration;
 
 /// Bytes of randomness in a state handle (256 bits).
 const HANDLE_BYTES: usize = 32;
+
+/// Longest accepted app user id, in bytes (UTF-8): an `authenticate/begin` `userId` or the
+/// [`PasskeyUser::id`](crate::PasskeyUser) a resolver gives at `register/begin`. Longer ids are
+/// refused with 400 `invalid_request` before anything is stored or logged.
+///
+/// ```
+/// assert_eq!(actix_passkeys::MAX_USER_ID_BYTES, 256);
+/// ```
+pub const MAX_USER_ID_BYTES: usize = 256;
+
+/// Refuses a user id longer than [`MAX_USER_ID_BYTES`].
+pub(crate) fn check_user_id(user_id: &str) -> Result<(), PasskeyError> {
+    if user_id.len() > MAX_USER_ID_BYTES {
+        return Err(PasskeyError::InvalidRequest(
+            "The user id is longer than 256 bytes.",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a response whose `id` is not the base64url (unpadded) encoding of its `rawId`.
+pub(crate) fn check_credential_id(id: &str, raw_id: &[u8]) -> Result<(), PasskeyError> {
+    if id
+        .as_bytes()
+        .ct_eq(crate::model::b64url(raw_id).as_bytes())
+        .into()
+    {
+        Ok(())
+    } else {
+        Err(PasskeyError::InvalidRequest(
+            "credential.id must be the base64url encoding of credential.rawId.",
+        ))
+    }
+}
 
 /// The configured engine shared by all requests of one `Passkeys` service.
 pub(crate) struct Engine {

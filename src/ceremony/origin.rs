@@ -1,4 +1,5 @@
-//! Exact origin matching (the go-webauthn model), checked before the engine's own check.
+//! Exact origin matching (the go-webauthn model), checked before the engine's own check, and
+//! the cross-origin iframe rule (`crossOrigin` / `topOrigin`, WebAuthn Level 3).
 //!
 //! `clientDataJSON.origin` must be a serialized origin — scheme, host, optional port, nothing
 //! else — equal to a configured origin, or (when subdomains are allowed) the same scheme and
@@ -14,13 +15,30 @@ use crate::config::{Origin, PasskeyConfig};
 struct ClientData<'a> {
     #[serde(borrow)]
     origin: std::borrow::Cow<'a, str>,
+    #[serde(default, rename = "crossOrigin")]
+    cross_origin: Option<bool>,
+    #[serde(default, borrow, rename = "topOrigin")]
+    top_origin: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// Whether the client data names an accepted origin.
+/// Whether the client data names an accepted origin and, when it was collected in a
+/// cross-origin iframe (`crossOrigin: true`), a `topOrigin` that is one of the configured top
+/// origins (none configured: every cross-origin response is refused).
 pub(crate) fn accepted(config: &PasskeyConfig, client_data_json: &[u8]) -> bool {
     let Ok(cd) = serde_json::from_slice::<ClientData<'_>>(client_data_json) else {
         return false;
     };
+    if cd.cross_origin == Some(true) {
+        let top_ok = cd.top_origin.as_deref().is_some_and(|top| {
+            config
+                .top_origins
+                .iter()
+                .any(|allowed| allowed.as_str() == top)
+        });
+        if !top_ok {
+            return false;
+        }
+    }
     let origin = cd.origin.as_ref();
     if config.origins.iter().any(|o| o.as_str() == origin) {
         return true;
@@ -101,5 +119,50 @@ mod tests {
             );
         }
         assert!(!accepted(&exact, b"not json"));
+    }
+
+    #[test]
+    fn cross_origin_needs_a_configured_top_origin() {
+        let cd = |cross: Option<bool>, top: Option<&str>| {
+            let mut v =
+                serde_json::json!({"type": "webauthn.get", "origin": "https://example.com"});
+            if let Some(c) = cross {
+                v["crossOrigin"] = c.into();
+            }
+            if let Some(t) = top {
+                v["topOrigin"] = t.into();
+            }
+            serde_json::to_vec(&v).unwrap()
+        };
+        let none = PasskeyConfig::builder("example.com", "X")
+            .origin("https://example.com")
+            .build()
+            .unwrap();
+        let tops = PasskeyConfig::builder("example.com", "X")
+            .origin("https://example.com")
+            .top_origin("https://shop.example.net")
+            .build()
+            .unwrap();
+        let table = [
+            (None, None, true, true),
+            (Some(false), None, true, true),
+            (Some(true), None, false, false),
+            (Some(true), Some("https://shop.example.net"), false, true),
+            (Some(true), Some("https://shop.example.net/"), false, false),
+            (Some(true), Some("https://evil.example.net"), false, false),
+            (Some(true), Some("https://example.com"), false, false),
+        ];
+        for (cross, top, in_none, in_tops) in table {
+            assert_eq!(
+                accepted(&none, &cd(cross, top)),
+                in_none,
+                "{cross:?} {top:?}"
+            );
+            assert_eq!(
+                accepted(&tops, &cd(cross, top)),
+                in_tops,
+                "{cross:?} {top:?}"
+            );
+        }
     }
 }

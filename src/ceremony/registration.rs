@@ -108,6 +108,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     if user.id.is_empty() {
         return Err(PasskeyError::NotAuthenticated);
     }
+    super::check_user_id(&user.id)?;
     let existing = credentials
         .list_for_user(&user.id)
         .await
@@ -208,6 +209,8 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;
     let cred_id = Some(b64url(&reg.raw_id));
+    super::check_credential_id(&reg.id, &reg.raw_id)
+        .map_err(|e| engine.fail(AuditEventKind::RegistrationFailed, Some(user_id), None, e))?;
     if !origin::accepted(&engine.config, &reg.response.client_data_json) {
         return Err(engine.fail(
             AuditEventKind::RegistrationFailed,
@@ -228,6 +231,19 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
                 PasskeyError::AttestationVerificationFailed(Some(Box::new(e))),
             )
         })?;
+    // The credential id is the one in the attested credential data; a `rawId` naming another
+    // is refused rather than stored or audited under the wrong id.
+    let cred_id = Some(b64url(&verified.cred_id));
+    if verified.cred_id.as_slice() != reg.raw_id.as_slice() {
+        return Err(engine.fail(
+            AuditEventKind::RegistrationFailed,
+            Some(user_id),
+            cred_id,
+            PasskeyError::InvalidRequest(
+                "credential.rawId is not the credential id in the authenticator data.",
+            ),
+        ));
+    }
     let discoverable = reg.extensions.cred_props.as_ref().and_then(|p| p.rk);
     if engine.config.resident_key == ResidentKey::Required && discoverable == Some(false) {
         return Err(engine.fail(

@@ -2,7 +2,7 @@
 
 use passkey::{
     authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod},
-    client::{Client, DefaultClientData},
+    client::{Client, ClientData, DefaultClientData},
     crypto::rust_crypto::RustCryptoBackend,
     types::{ctap2::Aaguid, ctap2::Ctap2Error, webauthn as pkw, Passkey},
 };
@@ -65,6 +65,21 @@ pub struct SoftAuthenticator {
     client: PkClient,
     origin: Url,
     skip_user_verification: bool,
+    /// `Some(top)`: the client runs in a cross-origin iframe (`crossOrigin: true`, `topOrigin`).
+    cross_origin: Option<Option<String>>,
+}
+
+/// Client data signed instead of the client's own: its hash is what the authenticator signs,
+/// and the caller puts the JSON into the response.
+struct FramedClientData(Vec<u8>);
+
+impl ClientData<()> for FramedClientData {
+    fn extra_client_data(&self) {}
+
+    fn client_data_hash(&self) -> Option<Vec<u8>> {
+        use sha2::{Digest as _, Sha256};
+        Some(Sha256::digest(&self.0).to_vec())
+    }
 }
 
 impl std::fmt::Debug for SoftAuthenticator {
@@ -92,6 +107,7 @@ impl SoftAuthenticator {
             client: client(None, true),
             origin: Url::parse(origin).map_err(err)?,
             skip_user_verification: false,
+            cross_origin: None,
         })
     }
 
@@ -139,6 +155,63 @@ impl SoftAuthenticator {
         Ok(self)
     }
 
+    /// Runs the client in a cross-origin iframe from now on: its client data says
+    /// `"crossOrigin": true` and, when `top_origin` is given, `"topOrigin": top_origin` (the
+    /// origin of the top-level page, as WebAuthn Level 3 browsers report it). The client data is
+    /// signed as usual, so the server sees exactly what such a browser would send.
+    ///
+    /// ```
+    /// use actix_passkeys::testing::SoftAuthenticator;
+    /// let framed = SoftAuthenticator::new("https://login.example.com")?
+    ///     .in_cross_origin_frame(Some("https://shop.example.net"));
+    /// # let _ = framed;
+    /// # Ok::<(), actix_passkeys::testing::SoftAuthenticatorError>(())
+    /// ```
+    #[must_use]
+    pub fn in_cross_origin_frame(mut self, top_origin: Option<&str>) -> Self {
+        self.cross_origin = Some(top_origin.map(str::to_owned));
+        self
+    }
+
+    /// The client data a cross-origin frame sends, when the client runs in one.
+    fn framed_client_data(
+        &self,
+        type_: &str,
+        public_key: &Value,
+    ) -> Result<Option<Vec<u8>>, SoftAuthenticatorError> {
+        let Some(top) = &self.cross_origin else {
+            return Ok(None);
+        };
+        let challenge = public_key["challenge"]
+            .as_str()
+            .ok_or_else(|| SoftAuthenticatorError("options without a challenge".into()))?;
+        let mut cd = json!({
+            "type": type_,
+            "challenge": challenge,
+            "origin": self.origin.origin().ascii_serialization(),
+            "crossOrigin": true,
+        });
+        if let Some(top) = top {
+            cd["topOrigin"] = json!(top);
+        }
+        serde_json::to_vec(&cd).map(Some).map_err(err)
+    }
+
+    /// Puts the framed client data (if any) into a response's JSON.
+    fn with_client_data(
+        mut response: Value,
+        client_data: Option<Vec<u8>>,
+    ) -> Result<Value, SoftAuthenticatorError> {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        if let Some(cd) = client_data {
+            let slot = response
+                .pointer_mut("/response/clientDataJSON")
+                .ok_or_else(|| SoftAuthenticatorError("response without client data".into()))?;
+            *slot = json!(URL_SAFE_NO_PAD.encode(cd));
+        }
+        Ok(response)
+    }
+
     /// A second authenticator holding a copy of this one's key and counter: a clone.
     pub fn duplicate(&self) -> Self {
         Self {
@@ -149,6 +222,7 @@ impl SoftAuthenticator {
             ),
             origin: self.origin.clone(),
             skip_user_verification: self.skip_user_verification,
+            cross_origin: self.cross_origin.clone(),
         }
     }
 
@@ -195,12 +269,20 @@ impl SoftAuthenticator {
         );
         let request: pkw::CredentialCreationOptions =
             serde_json::from_value(options).map_err(err)?;
-        let created = self
-            .client
-            .register(&self.origin, request, DefaultClientData)
-            .await
-            .map_err(err)?;
-        serde_json::to_value(&created).map_err(err)
+        let framed = self.framed_client_data("webauthn.create", public_key)?;
+        let created = match &framed {
+            Some(cd) => self
+                .client
+                .register(&self.origin, request, FramedClientData(cd.clone()))
+                .await
+                .map_err(err)?,
+            None => self
+                .client
+                .register(&self.origin, request, DefaultClientData)
+                .await
+                .map_err(err)?,
+        };
+        Self::with_client_data(serde_json::to_value(&created).map_err(err)?, framed)
     }
 
     /// Signs the `publicKey` request options of an `authenticate/begin` answer and returns the
@@ -212,12 +294,20 @@ impl SoftAuthenticator {
         );
         let request: pkw::CredentialRequestOptions =
             serde_json::from_value(options).map_err(err)?;
-        let asserted = self
-            .client
-            .authenticate(&self.origin, request, DefaultClientData)
-            .await
-            .map_err(err)?;
-        serde_json::to_value(&asserted).map_err(err)
+        let framed = self.framed_client_data("webauthn.get", public_key)?;
+        let asserted = match &framed {
+            Some(cd) => self
+                .client
+                .authenticate(&self.origin, request, FramedClientData(cd.clone()))
+                .await
+                .map_err(err)?,
+            None => self
+                .client
+                .authenticate(&self.origin, request, DefaultClientData)
+                .await
+                .map_err(err)?,
+        };
+        Self::with_client_data(serde_json::to_value(&asserted).map_err(err)?, framed)
     }
 }
 
@@ -240,6 +330,10 @@ pub struct AssertionSpec {
     pub counter: u32,
     /// `response.userHandle`.
     pub user_handle: Option<Vec<u8>>,
+    /// `clientDataJSON.crossOrigin` (`false` unless set).
+    pub cross_origin: bool,
+    /// `clientDataJSON.topOrigin`, left out when `None`.
+    pub top_origin: Option<String>,
 }
 
 impl AssertionSpec {
@@ -253,6 +347,8 @@ impl AssertionSpec {
             flags: 0x01 | 0x04 | 0x08 | 0x10,
             counter: 1,
             user_handle: None,
+            cross_origin: false,
+            top_origin: None,
         }
     }
 }
@@ -295,13 +391,16 @@ impl SoftAuthenticator {
         let mut auth_data = Sha256::digest(spec.rp_id.as_bytes()).to_vec();
         auth_data.push(spec.flags);
         auth_data.extend_from_slice(&spec.counter.to_be_bytes());
-        let client_data = serde_json::to_vec(&json!({
+        let mut client_data = json!({
             "type": spec.type_,
             "challenge": spec.challenge,
             "origin": spec.origin,
-            "crossOrigin": false,
-        }))
-        .map_err(err)?;
+            "crossOrigin": spec.cross_origin,
+        });
+        if let Some(top) = &spec.top_origin {
+            client_data["topOrigin"] = json!(top);
+        }
+        let client_data = serde_json::to_vec(&client_data).map_err(err)?;
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&Sha256::digest(&client_data));
         let signature: Signature = key.sign(&signed);

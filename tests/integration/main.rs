@@ -21,6 +21,7 @@ mod quickstart_app;
 mod routes;
 mod sessions;
 mod tenants;
+mod webauthn_checks;
 
 /// The route suite, one list for every backend (so the lists cannot drift).
 macro_rules! route_suite {

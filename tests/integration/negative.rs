@@ -847,7 +847,7 @@ async fn authentication_matrix() {
         "credential of another user (username-first)",
         &r,
         401,
-        "credential_not_found",
+        "assertion_verification_failed",
     );
     // Unknown user (fake ids) with a real credential.
     let begin = app.auth_begin(Some("nobody")).await;
@@ -856,7 +856,7 @@ async fn authentication_matrix() {
         "credential for an unknown user",
         &r,
         401,
-        "credential_not_found",
+        "assertion_verification_failed",
     );
 
     // A state from another rp config sharing the challenge store.

@@ -260,7 +260,7 @@ pub async fn foreign_credential_is_refused_username_first<B: Backend>() {
             json!({"credential": credential, "state": begin["state"]}),
         )
         .await;
-    r.assert_error(401, "credential_not_found");
+    r.assert_error(401, "assertion_verification_failed");
     app.get("/me").await.assert_error(401, "not_authenticated");
     assert_eq!(
         stored(&ctx, &alice_id).await.unwrap().sign_count,
