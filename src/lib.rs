@@ -27,7 +27,9 @@
 //! let app = move || {
 //!     App::new()
 //!         .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone()))
-//!         .service(passkeys.clone()) // POST /auth/passkeys/register/begin, …
+//!         // POST /auth/passkeys/register/begin, …, and the `PasskeysData` that
+//!         // `Authenticated` needs outside the scope to check the session's credential
+//!         .configure(passkeys.configure())
 //!         .route("/me", web::get().to(me))
 //! };
 //! // actix_web::HttpServer::new(app).bind(("localhost", 8080))?.run().await

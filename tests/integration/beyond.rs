@@ -352,10 +352,18 @@ async fn listing_and_revoking_signal_every_accepted_credential() {
         "no passkeys: no handle, no signal"
     );
     let mut ids = Vec::new();
-    for _ in 0..3 {
+    let mut first = authenticator();
+    let r = app.register(&mut first, None).await;
+    ids.push(r.assert_ok()["credentialId"].as_str().unwrap().to_owned());
+    // More passkeys need a passkey sign-in (identify only adds the first).
+    app.sign_in(&mut first, None).await.assert_ok();
+    for _ in 0..2 {
         let r = app.register(&mut authenticator(), None).await;
         ids.push(r.assert_ok()["credentialId"].as_str().unwrap().to_owned());
     }
+    // Manage as an identified user too: revoking the passkey this session signed in with
+    // ends that sign-in, and the identified user (within its window) goes on.
+    app.signup("vic").await;
     // Another user's passkeys never leak into the list.
     let mut other = ctx.app().await;
     other.signup("wes").await;

@@ -117,6 +117,8 @@ async fn registration_matrix() {
     app.post("/auth/passkeys/register/finish", first.clone())
         .await
         .assert_ok();
+    // The cases register more passkeys for alice: that needs her passkey sign-in.
+    app.sign_in(&mut alice, None).await.assert_ok();
     let before = snapshot(&ctx).await;
     let finish = "/auth/passkeys/register/finish";
 
@@ -475,7 +477,8 @@ async fn registration_matrix() {
         .build()
         .unwrap();
     let mut other_app = ctx.app_with(other).await;
-    other_app.signup("alice").await;
+    // A user without passkeys (an identified alice may no longer add a second one).
+    other_app.signup("carol").await;
     let begin = other_app.post_empty("/auth/passkeys/register/begin").await;
     let mut foreign = SoftAuthenticator::new("https://example.com").unwrap();
     let credential = foreign.register(&begin.body["publicKey"]).await.unwrap();
@@ -828,7 +831,8 @@ async fn authentication_matrix() {
         400,
         "challenge_not_found",
     );
-    app.signup("alice").await;
+    // Any registration state will do: one of a new user (alice has a passkey already).
+    app.signup("carol").await;
     let reg_state = app.post_empty("/auth/passkeys/register/begin").await.body["state"].clone();
     let begin = app.auth_begin(None).await;
     let r = app.post(finish, json!({"credential": alice.forge_assertion(&spec_for(&begin)).unwrap(), "state": reg_state})).await;

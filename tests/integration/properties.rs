@@ -144,6 +144,8 @@ async fn generated_finish_bodies_never_5xx() {
     let mut alice = SoftAuthenticator::new(ORIGIN).unwrap();
     app.signup("alice").await;
     app.register(&mut alice, None).await.assert_ok();
+    // More passkeys for alice need her passkey sign-in.
+    app.sign_in(&mut alice, None).await.assert_ok();
     // A template of each finish body; each case gets a fresh state and one damage.
     let reg_template = app
         .registration(&mut SoftAuthenticator::new(ORIGIN).unwrap(), None)
