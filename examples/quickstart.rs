@@ -3,7 +3,10 @@
 //! Credentials in SQLite (`passkeys.db` in the working directory, or the file `DATABASE_URL`
 //! names, e.g. `sqlite://data/passkeys.db`), migrated on start, so passkeys survive restarts.
 //! Challenges in memory, cookie sessions. Configure with `PORT` and the `PASSKEYS_*` variables
-//! (rp id `localhost` and origin `http://localhost:$PORT` by default).
+//! (rp id `localhost` and origin `http://localhost:$PORT` by default). The passkey server secret
+//! (fake credential ids for unknown users, handles of new users) is kept in a key file next to
+//! the database (`passkeys.secret` for `passkeys.db`), created with mode 0600 on first start,
+//! so those answers survive restarts too.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -22,7 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| "passkeys.db".to_owned());
     sqlite::run_migrations(&database).await?;
     let credentials = sqlite::SqliteCredentialStore::connect(&database).await?;
-    let passkeys = Passkeys::new(config, credentials, MemoryChallengeStore::new())?;
+    let secret = common::dev::secret_file(&common::dev::secret_path(&database))?;
+    let passkeys = Passkeys::builder(config, credentials, MemoryChallengeStore::new())
+        .server_secret(secret)
+        .build()?;
     let key = Key::generate();
     let server = HttpServer::new(move || {
         App::new()

@@ -35,3 +35,58 @@ pub(crate) fn cookie_sessions(key: Key) -> SessionMiddleware<CookieSessionStore>
         .cookie_secure(false)
         .build()
 }
+
+/// Where the server secret of the SQLite database `database` (a path or `sqlite://` URL) is
+/// kept: the same path with extension `secret` (`passkeys.db` → `passkeys.secret`).
+pub(crate) fn secret_path(database: &str) -> std::path::PathBuf {
+    let path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .unwrap_or(database);
+    let path = path.split('?').next().unwrap_or(path);
+    std::path::Path::new(path).with_extension("secret")
+}
+
+/// The server secret in `path` (hex, 32 bytes or more), created with 32 random bytes and mode
+/// 0600 (owner only) when the file does not exist yet.
+pub(crate) fn secret_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Write as _};
+    let invalid = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("{}: not a hex secret of 32 bytes or more", path.display()),
+        )
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim();
+            if text.len() < 64 || !text.len().is_multiple_of(2) {
+                return Err(invalid());
+            }
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("x"), 16).ok())
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(invalid)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            use rand::Rng as _;
+            let mut secret = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut secret);
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            let mut file = options.open(path)?;
+            file.write_all(hex.as_bytes())?;
+            file.write_all(b"\n")?;
+            log::info!("created the passkey server secret {}", path.display());
+            Ok(secret)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -133,8 +133,8 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         }
     }
     if let (true, Some(uid)) = (unknown_user, &user_id) {
-        // Unknown user (or one with no usable passkey): answer with deterministic fake ids
-        // derived from a server key, so known and unknown users look alike.
+        // Unknown user (or one with no usable passkey): answer with deterministic fake ids and
+        // transports derived from the server secret, so known and unknown users look alike.
         let fake = engine
             .fake
             .generate(uid.as_bytes())
@@ -143,11 +143,8 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             .into_iter()
             .map(|id| AllowCredentials {
                 type_: "public-key".to_owned(),
+                transports: Some(engine.secret.fake_transports(&id)),
                 id,
-                transports: Some(vec![
-                    AuthenticatorTransport::Hybrid,
-                    AuthenticatorTransport::Internal,
-                ]),
             })
             .collect();
     }

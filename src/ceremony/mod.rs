@@ -28,6 +28,7 @@ pub(crate) mod authentication;
 pub(crate) mod metadata;
 pub(crate) mod origin;
 pub(crate) mod registration;
+pub(crate) mod secret;
 
 /// Bytes of randomness in a state handle (256 bits).
 const HANDLE_BYTES: usize = 32;
@@ -71,6 +72,8 @@ pub(crate) struct Engine {
     pub(crate) core: WebauthnCore,
     pub(crate) config: PasskeyConfig,
     pub(crate) fake: WebauthnFakeCredentialGenerator<AtLeastOne>,
+    /// Keys derived from the server secret (fake ids and transports, new users' handles).
+    pub(crate) secret: secret::ServerSecret,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) audit: Arc<dyn AuditSink>,
     /// Names for `CredentialView.authenticator` and default device names.
@@ -88,7 +91,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub(crate) fn new(
         config: PasskeyConfig,
-        fake_key: &[u8],
+        server_secret: &[u8],
         clock: Arc<dyn Clock>,
         audit: Arc<dyn AuditSink>,
     ) -> Result<Self, PasskeyError> {
@@ -108,12 +111,14 @@ impl Engine {
             Some(config.allow_subdomains),
             Some(false),
         );
-        let fake = WebauthnFakeCredentialGenerator::new(fake_key)
+        let secret = secret::ServerSecret::new(server_secret);
+        let fake = WebauthnFakeCredentialGenerator::new(secret.fake_id_key())
             .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
         Ok(Self {
             core,
             config,
             fake,
+            secret,
             clock,
             audit,
             names: crate::aaguid::AuthenticatorNames::default(),
@@ -229,11 +234,4 @@ pub(crate) fn new_handle() -> String {
     let mut bytes = [0u8; HANDLE_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     crate::model::b64url(&bytes)
-}
-
-/// Random bytes for a new WebAuthn user handle.
-pub(crate) fn new_user_handle() -> Vec<u8> {
-    let mut bytes = vec![0u8; HANDLE_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes
 }

@@ -7,7 +7,7 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, new_user_handle, origin, Engine};
+use super::{metadata, metadata::transports, origin, Engine};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
@@ -113,10 +113,13 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .list_for_user(&user.id)
         .await
         .map_err(PasskeyError::store)?;
+    // One handle per user: the first credential's, or (before the first passkey) one derived
+    // from the server secret and the user id, so concurrent begins (two tabs, two instances)
+    // agree and the raw user id never reaches the authenticator.
     let user_handle = existing
         .first()
         .map(|c| c.user_handle.clone())
-        .unwrap_or_else(new_user_handle);
+        .unwrap_or_else(|| engine.secret.user_handle(&engine.config.rp_id, &user.id));
     let exclude = existing
         .iter()
         .map(|c| PublicKeyCredentialDescriptor {

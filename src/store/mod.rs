@@ -70,6 +70,13 @@ pub trait ChallengeStore: Send + Sync + 'static {
         &self,
         handle: &str,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send;
+
+    /// Whether several app instances may share this store (a database or Redis server rather
+    /// than process memory or a local file). Only used to warn when no
+    /// [`server_secret`](crate::PasskeysBuilder::server_secret) is set. Default: `false`.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// Durable storage of registered passkeys.
@@ -125,4 +132,10 @@ pub trait CredentialStore: Send + Sync + 'static {
         user_id: &str,
         credential_id: &[u8],
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Whether several app instances may share this store (see
+    /// [`ChallengeStore::is_shared`]). Default: `false`.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }

@@ -268,6 +268,11 @@ fn ttl_seconds(record: &ChallengeRecord) -> u64 {
 impl ChallengeStore for RedisChallengeStore {
     type Error = RedisStoreError;
 
+    /// Yes: every instance on one database or Redis server shares it.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn put(
         &self,
         handle: &str,

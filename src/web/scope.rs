@@ -108,7 +108,7 @@ pub struct PasskeysBuilder<C, S> {
     hook: Option<Box<dyn AuthenticatedHook>>,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
-    fake_key: Option<Vec<u8>>,
+    secret: Option<Vec<u8>>,
     rate_limit: Option<RateLimit>,
     names: AuthenticatorNames,
 }
@@ -155,12 +155,37 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
         self
     }
 
-    /// Key (≥ 16 bytes) for the fake credential ids answered for unknown users. Set the same
-    /// key on every instance so the answers are stable across restarts and instances.
-    /// Default: a random key per process.
-    pub fn fake_credential_key(mut self, key: impl Into<Vec<u8>>) -> Self {
-        self.fake_key = Some(key.into());
+    /// The server secret (at least 16 bytes; 32 random bytes recommended). Keys with their own
+    /// HMAC-SHA256 label are derived from it for (1) the fake credential ids, and (2) their
+    /// transports, answered for unknown users, and (3) the WebAuthn user handle of a user who
+    /// has no passkey yet (HMAC of the rp id and the user id, never the raw user id). Set the
+    /// same secret on every instance, and keep it across restarts, so unknown users get the
+    /// same answers everywhere and two concurrent first registrations of one user get one
+    /// handle. Keep it secret: whoever knows it can tell fake ids from real ones.
+    ///
+    /// Default: a random secret per process. `build()` then logs one warning when a store is
+    /// shared between instances ([`CredentialStore::is_shared`] or
+    /// [`ChallengeStore::is_shared`]: PostgreSQL, Redis).
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// let secret = [7u8; 32]; // in production: from a secret store or an env var
+    /// let passkeys = Passkeys::builder(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())
+    ///     .server_secret(secret)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secret = Some(secret.into());
         self
+    }
+
+    /// The former name of [`server_secret`](Self::server_secret), which it now is: the fake
+    /// credential ids are derived from it, and so are the transports of fake entries and new
+    /// users' handles.
+    pub fn fake_credential_key(self, key: impl Into<Vec<u8>>) -> Self {
+        self.server_secret(key)
     }
 
     /// Rate-limits the ceremony routes and extractors. Default: off (see [`RateLimit`] for why).
@@ -201,20 +226,27 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
 
     /// Builds the service.
     pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
-        let fake_key = match self.fake_key {
-            Some(key) if key.len() >= 16 => key,
+        let secret = match self.secret {
+            Some(secret) if secret.len() >= 16 => secret,
             Some(_) => {
                 return Err(PasskeyError::Configuration(
-                    "fake_credential_key must be at least 16 bytes".into(),
+                    "server_secret must be at least 16 bytes".into(),
                 ))
             }
             None => {
-                let mut key = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                key
+                if self.credentials.is_shared() || self.challenges.is_shared() {
+                    log::warn!(
+                        "passkeys: no server secret is set but a store is shared: fake credential \
+                         ids and new users' handles differ between instances and restarts; set \
+                         PasskeysBuilder::server_secret"
+                    );
+                }
+                let mut secret = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut secret);
+                secret
             }
         };
-        let mut engine = Engine::new(self.config, &fake_key, self.clock, self.audit)?;
+        let mut engine = Engine::new(self.config, &secret, self.clock, self.audit)?;
         engine.names = self.names;
         let resolver = self.resolver.unwrap_or_else(default_resolver);
         Ok(Passkeys {
@@ -259,7 +291,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
             hook: None,
             audit: Arc::new(LogAuditSink),
             clock: Arc::new(SystemClock),
-            fake_key: None,
+            secret: None,
             rate_limit: None,
             names: AuthenticatorNames::default(),
         }

@@ -321,6 +321,126 @@ pub async fn cross_origin_registration_is_refused<B: Backend>() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Item 11 (b, c): fake entries carry realistic transports, and are stable per server secret.
+
+const SECRET_A: &[u8] = b"server secret A, 32 bytes long..";
+const SECRET_B: &[u8] = b"server secret B, 32 bytes long..";
+
+fn allow_list(begin: &Value) -> Vec<(Value, Value)> {
+    begin["publicKey"]["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].clone(), c["transports"].clone()))
+        .collect()
+}
+
+pub async fn unknown_users_get_the_same_fakes_from_every_instance_with_the_secret<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let instance = |secret: &'static [u8]| {
+        ctx.builder(config().build().unwrap())
+            .server_secret(secret)
+            .build()
+            .unwrap()
+    };
+    // Two instances (or one before and after a restart) with one secret, one with another.
+    let mut a1 = ctx.app_with(instance(SECRET_A)).await;
+    let mut a2 = ctx.app_with(instance(SECRET_A)).await;
+    let mut b = ctx.app_with(instance(SECRET_B)).await;
+    let realistic: Vec<Value> = vec![
+        json!(["hybrid", "internal"]),
+        json!(["internal"]),
+        json!(["nfc", "usb"]),
+        json!(["usb"]),
+        json!(["hybrid"]),
+        json!(["ble", "nfc", "usb"]),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..40 {
+        let user = format!("nobody-{i}");
+        let from_a1 = allow_list(&a1.auth_begin(Some(&user)).await);
+        let from_a2 = allow_list(&a2.auth_begin(Some(&user)).await);
+        let from_b = allow_list(&b.auth_begin(Some(&user)).await);
+        assert!(!from_a1.is_empty());
+        assert_eq!(
+            from_a1, from_a2,
+            "{user}: same secret, same ids and transports"
+        );
+        let ids = |l: &[(Value, Value)]| l.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
+        assert_ne!(
+            ids(&from_a1),
+            ids(&from_b),
+            "{user}: another secret, other ids"
+        );
+        for (_, transports) in from_a1 {
+            assert!(realistic.contains(&transports), "{transports}");
+            seen.insert(transports.to_string());
+        }
+    }
+    assert!(seen.len() >= 3, "fake transports vary: {seen:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 12: one user handle per user, also before the first passkey.
+
+pub async fn concurrent_first_registrations_share_one_user_handle<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let mut app = ctx.app().await;
+    app.signup("erin").await;
+    let begins = app
+        .post_concurrently("/auth/passkeys/register/begin", vec![json!({}), json!({})])
+        .await;
+    let handle = |r: &Resp| {
+        r.body["publicKey"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (h1, h2) = (handle(&begins[0]), handle(&begins[1]));
+    assert_eq!(h1, h2, "two tabs, one handle");
+    let raw = unb64(&h1);
+    assert_eq!(raw.len(), 32);
+    assert_ne!(raw, b"erin".to_vec(), "never the raw user id");
+    // Both finish; both credentials carry that handle; both sign in usernameless.
+    let mut keys = [authenticator(), authenticator()];
+    for (auth, begin) in keys.iter_mut().zip(&begins) {
+        let credential = auth.register(&begin.body["publicKey"]).await.unwrap();
+        app.post(
+            REG_FINISH,
+            json!({"credential": credential, "state": begin.body["state"]}),
+        )
+        .await
+        .assert_ok();
+    }
+    let stored = all_credentials(&ctx, &["erin"]).await;
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|c| c.user_handle == raw));
+    app.logout().await;
+    for auth in &mut keys {
+        let r = app.sign_in(auth, None).await;
+        assert_eq!(r.assert_ok()["userId"], "erin");
+        app.logout().await;
+    }
+    // Another instance with the same secret derives the same handle for a new user; another
+    // secret derives another.
+    let instance = |secret: &'static [u8]| {
+        ctx.builder(config().build().unwrap())
+            .server_secret(secret)
+            .build()
+            .unwrap()
+    };
+    let mut handles = Vec::new();
+    for secret in [SECRET_A, SECRET_A, SECRET_B] {
+        let mut other = ctx.app_with(instance(secret)).await;
+        other.signup("frank").await;
+        let r = other.post_empty("/auth/passkeys/register/begin").await;
+        handles.push(handle(&r));
+    }
+    assert_eq!(handles[0], handles[1]);
+    assert_ne!(handles[0], handles[2]);
+}
+
 /// Instantiates the generic cases of this module for one backend.
 macro_rules! suite {
     ($backend:ty; $($case:ident),* $(,)?) => {
@@ -344,6 +464,8 @@ macro_rules! webauthn_suite {
             cross_origin_sign_in_is_refused_without_top_origins,
             cross_origin_sign_in_needs_a_configured_top_origin,
             cross_origin_registration_is_refused,
+            unknown_users_get_the_same_fakes_from_every_instance_with_the_secret,
+            concurrent_first_registrations_share_one_user_handle,
         );
     };
 }

@@ -209,6 +209,11 @@ impl PgCredentialStore {
 impl CredentialStore for PgCredentialStore {
     type Error = DieselStoreError;
 
+    /// Yes: every instance on one database or Redis server shares it.
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn insert(&self, credential: &Credential) -> Result<bool, Self::Error> {
         let mut c = conn(&self.pool).await?;
         inserted(
@@ -388,6 +393,11 @@ impl PgChallengeStore {
 
 impl ChallengeStore for PgChallengeStore {
     type Error = DieselStoreError;
+
+    /// Yes: every instance on one database or Redis server shares it.
+    fn is_shared(&self) -> bool {
+        true
+    }
 
     async fn put(&self, handle: &str, record: ChallengeRecord) -> Result<(), Self::Error> {
         if purge_due(&self.puts) {

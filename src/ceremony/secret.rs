@@ -1,0 +1,104 @@
+//! The server secret and what is derived from it, each with its own HMAC-SHA256 label (domain
+//! separation), so one configured secret serves every purpose without one use revealing another:
+//!
+//! - the key of the fake credential ids answered for unknown users,
+//! - the transports of those fake entries,
+//! - the WebAuthn user handle of a user who has no passkey yet.
+//!
+//! The same secret on every instance makes all three stable across restarts and instances.
+
+use hmac::{Hmac, KeyInit as _, Mac as _};
+use sha2::Sha256;
+use webauthn_rs_core::proto::AuthenticatorTransport;
+
+const FAKE_ID_LABEL: &[u8] = b"actix-passkeys/v1/fake-credential-ids";
+const FAKE_TRANSPORTS_LABEL: &[u8] = b"actix-passkeys/v1/fake-transports";
+const USER_HANDLE_LABEL: &[u8] = b"actix-passkeys/v1/user-handle";
+
+/// HMAC-SHA256 of the concatenated `parts` under `key`.
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes keys of any length; this cannot fail.
+    let mut mac = match <Hmac<Sha256>>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return [0u8; 32],
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Keys derived from the server secret. The secret itself is not kept.
+pub(crate) struct ServerSecret {
+    fake_ids: [u8; 32],
+    fake_transports: [u8; 32],
+    user_handles: [u8; 32],
+}
+
+impl ServerSecret {
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        Self {
+            fake_ids: hmac(secret, &[FAKE_ID_LABEL]),
+            fake_transports: hmac(secret, &[FAKE_TRANSPORTS_LABEL]),
+            user_handles: hmac(secret, &[USER_HANDLE_LABEL]),
+        }
+    }
+
+    /// The key of webauthn-rs's fake credential id generator.
+    pub(crate) fn fake_id_key(&self) -> &[u8] {
+        &self.fake_ids
+    }
+
+    /// The user handle (32 bytes) of `user_id` under `rp_id` for a user without a passkey:
+    /// HMAC-SHA256 of the length-prefixed rp id and the user id, never the user id itself.
+    pub(crate) fn user_handle(&self, rp_id: &str, user_id: &str) -> Vec<u8> {
+        let rp_len = (rp_id.len() as u64).to_be_bytes();
+        hmac(
+            &self.user_handles,
+            &[&rp_len, rp_id.as_bytes(), user_id.as_bytes()],
+        )
+        .to_vec()
+    }
+
+    /// Transports for a fake credential id: one of the sets real passkeys and security keys
+    /// report, chosen deterministically from the id under the secret, with rough real-world
+    /// weights.
+    pub(crate) fn fake_transports(&self, fake_id: &[u8]) -> Vec<AuthenticatorTransport> {
+        use AuthenticatorTransport::{Ble, Hybrid, Internal, Nfc, Usb};
+        let pick = hmac(&self.fake_transports, &[fake_id])[0];
+        match pick {
+            0..=119 => vec![Hybrid, Internal],
+            120..=179 => vec![Internal],
+            180..=209 => vec![Nfc, Usb],
+            210..=234 => vec![Usb],
+            235..=247 => vec![Hybrid],
+            _ => vec![Ble, Nfc, Usb],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivations_are_separated_and_keyed() {
+        let a = ServerSecret::new(b"0123456789abcdef0123456789abcdef");
+        let b = ServerSecret::new(b"0123456789abcdef0123456789abcdeF");
+        assert_ne!(a.fake_ids, a.user_handles);
+        assert_ne!(a.fake_ids, a.fake_transports);
+        assert_ne!(a.fake_ids, b.fake_ids);
+        let h = a.user_handle("example.com", "alice");
+        assert_eq!(h.len(), 32);
+        assert_eq!(h, a.user_handle("example.com", "alice"));
+        assert_ne!(h, b.user_handle("example.com", "alice"));
+        assert_ne!(h, a.user_handle("example.org", "alice"));
+        assert_ne!(h, a.user_handle("example.com", "bob"));
+        // The length prefix keeps (rp id, user id) pairs apart.
+        assert_ne!(a.user_handle("a", "bc"), a.user_handle("ab", "c"));
+        let sets: std::collections::HashSet<String> = (0u8..=255)
+            .map(|i| format!("{:?}", a.fake_transports(&[i; 16])))
+            .collect();
+        assert!(sets.len() >= 4, "{sets:?}");
+    }
+}
