@@ -336,6 +336,8 @@ mod tests {
         let now = clock.now();
         ChallengeRecord {
             ceremony: Ceremony::Authentication,
+            rp_id: "example.com".into(),
+            user_id: None,
             payload: "{}".into(),
             created_at: now,
             expires_at: now + chrono::Duration::seconds(ttl_secs),

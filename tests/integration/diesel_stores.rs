@@ -71,6 +71,17 @@ async fn round_trips_every_column<C: CredentialStore>(store: &C) {
     assert_eq!(ids, vec![vec![0, 1, 2, 255], vec![7]]);
 }
 
+/// How many migrations ship for `backend` (the directories under `migrations/<backend>`).
+fn migration_count(backend: &str) -> usize {
+    std::fs::read_dir(format!(
+        "{}/migrations/{backend}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .filter(|e| e.as_ref().unwrap().path().is_dir())
+    .count()
+}
+
 /// The column names `schema.rs` declares for `passkey_credentials` and `passkey_challenges`.
 macro_rules! column_names {
     ($cr:path, $ch:path) => {{
@@ -100,6 +111,8 @@ macro_rules! column_names {
         let mut ch_names = vec![
             ch::handle::NAME,
             ch::ceremony::NAME,
+            ch::rp_id::NAME,
+            ch::user_id::NAME,
             ch::payload::NAME,
             ch::created_at::NAME,
             ch::expires_at::NAME,
@@ -130,6 +143,8 @@ async fn challenge_lifetime<S: ChallengeStore>(
 ) {
     let record = |ttl: i64| ChallengeRecord {
         ceremony: Ceremony::Registration,
+        rp_id: "example.com".into(),
+        user_id: Some("alice".into()),
         payload: r#"{"state":1}"#.into(),
         created_at: clock.now(),
         expires_at: clock.now() + chrono::Duration::seconds(ttl),
@@ -214,7 +229,10 @@ mod sqlite {
     #[actix_rt::test]
     async fn migrations_up_down_up_and_runner_is_idempotent() {
         let (_dir, path) = temp_db();
-        assert_eq!(sqlite::run_migrations(&path).await.unwrap(), 1);
+        assert_eq!(
+            sqlite::run_migrations(&path).await.unwrap(),
+            migration_count("sqlite")
+        );
         assert_eq!(
             sqlite::run_migrations(&path).await.unwrap(),
             0,
@@ -236,7 +254,7 @@ mod sqlite {
         let runs =
             futures_util::future::join_all((0..4).map(|_| sqlite::run_migrations(&path))).await;
         let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, migration_count("sqlite"));
     }
 
     #[actix_rt::test]
@@ -392,7 +410,10 @@ mod pg {
     #[actix_rt::test]
     async fn migrations_up_down_up_and_runner_is_idempotent() {
         let db = PgDatabase::create().await;
-        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 1);
+        assert_eq!(
+            pg::run_migrations(&db.url).await.unwrap(),
+            migration_count("postgres")
+        );
         assert_eq!(
             pg::run_migrations(&db.url).await.unwrap(),
             0,
@@ -419,7 +440,7 @@ mod pg {
         let runs =
             futures_util::future::join_all((0..4).map(|_| pg::run_migrations(&db.url))).await;
         let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, migration_count("postgres"));
     }
 
     #[actix_rt::test]

@@ -7,6 +7,7 @@
 )]
 
 mod beyond;
+mod challenges;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
@@ -52,6 +53,9 @@ macro_rules! route_suite {
             register_begin_needs_a_user,
             backup_eligibility_upgrade_follows_policy,
             concurrent_assertions_with_one_counter_value,
+            challenge_of_another_tenant_is_not_found,
+            logout_cancels_pending_registration,
+            challenge_records_name_tenant_and_user,
         );
     };
 }

@@ -14,6 +14,8 @@ use actix_web::{
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
+// Cases of `challenges.rs` in the route suite (its macro names `routes::<case>`).
+pub use crate::challenges::*;
 
 fn authenticator() -> SoftAuthenticator {
     SoftAuthenticator::new(ORIGIN).unwrap()
@@ -854,9 +856,16 @@ pub async fn custom_resolver_and_hook<B: Backend>() {
         "carol@example.com"
     );
     let credential = auth.register(&begin.body["publicKey"]).await.unwrap();
-    app.post(
-        "/auth/passkeys/register/finish",
-        json!({"credential": credential, "state": begin.body["state"]}),
+    let finish = json!({"credential": credential, "state": begin.body["state"]});
+    // The finish resolves the user again: without one it is refused (and not consumed).
+    app.post("/auth/passkeys/register/finish", finish.clone())
+        .await
+        .assert_error(401, "not_authenticated");
+    app.send(
+        atest::TestRequest::post()
+            .uri("/auth/passkeys/register/finish")
+            .insert_header(("x-user", "carol"))
+            .set_json(finish),
     )
     .await
     .assert_ok();
@@ -877,9 +886,11 @@ pub async fn custom_resolver_and_hook<B: Backend>() {
         .await;
     let credential = blocked.register(&begin.body["publicKey"]).await.unwrap();
     let id = app
-        .post(
-            "/auth/passkeys/register/finish",
-            json!({"credential": credential, "state": begin.body["state"]}),
+        .send(
+            atest::TestRequest::post()
+                .uri("/auth/passkeys/register/finish")
+                .insert_header(("x-user", "blocked"))
+                .set_json(json!({"credential": credential, "state": begin.body["state"]})),
         )
         .await
         .assert_ok()["credentialId"]

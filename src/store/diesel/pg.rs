@@ -321,6 +321,17 @@ impl CredentialStore for PgCredentialStore {
     }
 }
 
+/// A `passkey_challenges` row as `take` reads it back: ceremony, rp id, user id, payload,
+/// created, expires.
+type ChallengeRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
 /// Challenges in the PostgreSQL table `passkey_challenges`, consumed by one
 /// `DELETE … RETURNING` (single use across any number of app instances).
 ///
@@ -400,6 +411,8 @@ impl ChallengeStore for PgChallengeStore {
             .values((
                 ch::handle.eq(handle),
                 ch::ceremony.eq(ceremony_to_str(record.ceremony)),
+                ch::rp_id.eq(&record.rp_id),
+                ch::user_id.eq(record.user_id.as_deref()),
                 ch::payload.eq(&record.payload),
                 ch::created_at.eq(record.created_at),
                 ch::expires_at.eq(record.expires_at),
@@ -412,14 +425,20 @@ impl ChallengeStore for PgChallengeStore {
 
     async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
         let mut c = conn(&self.pool).await?;
-        let row: Option<(String, String, DateTime<Utc>, DateTime<Utc>)> =
-            diesel::delete(ch::table.filter(ch::handle.eq(handle)))
-                .returning((ch::ceremony, ch::payload, ch::created_at, ch::expires_at))
-                .get_result(&mut c)
-                .await
-                .optional()
-                .map_err(DieselStoreError::Query)?;
-        let Some((ceremony, payload, created_at, expires_at)) = row else {
+        let row: Option<ChallengeRow> = diesel::delete(ch::table.filter(ch::handle.eq(handle)))
+            .returning((
+                ch::ceremony,
+                ch::rp_id,
+                ch::user_id,
+                ch::payload,
+                ch::created_at,
+                ch::expires_at,
+            ))
+            .get_result(&mut c)
+            .await
+            .optional()
+            .map_err(DieselStoreError::Query)?;
+        let Some((ceremony, rp_id, user_id, payload, created_at, expires_at)) = row else {
             return Ok(None);
         };
         if expires_at + grace() <= self.clock.now() {
@@ -427,6 +446,8 @@ impl ChallengeStore for PgChallengeStore {
         }
         Ok(Some(ChallengeRecord {
             ceremony: ceremony_from_str(&ceremony)?,
+            rp_id,
+            user_id,
             payload,
             created_at,
             expires_at,

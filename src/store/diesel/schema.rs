@@ -57,6 +57,10 @@ pub mod pg {
             handle -> Text,
             /// `registration` or `authentication`.
             ceremony -> Text,
+            /// The rp id (tenant) that began the ceremony.
+            rp_id -> Text,
+            /// The user it was begun for (`NULL` for a usernameless sign-in).
+            user_id -> Nullable<Text>,
             /// Engine state, JSON.
             payload -> Text,
             /// When the ceremony began.
@@ -123,6 +127,10 @@ pub mod sqlite {
             handle -> Text,
             /// `registration` or `authentication`.
             ceremony -> Text,
+            /// The rp id (tenant) that began the ceremony.
+            rp_id -> Text,
+            /// The user it was begun for (`NULL` for a usernameless sign-in).
+            user_id -> Nullable<Text>,
             /// Engine state, JSON.
             payload -> Text,
             /// When the ceremony began, µs since the epoch.

@@ -380,6 +380,10 @@ impl CredentialStore for SqliteCredentialStore {
     }
 }
 
+/// A `passkey_challenges` row as `take` reads it back: ceremony, rp id, user id, payload,
+/// created, expires.
+type ChallengeRow = (String, String, Option<String>, String, i64, i64);
+
 /// Challenges in the SQLite table `passkey_challenges`, consumed by one `DELETE … RETURNING`.
 ///
 /// ```no_run
@@ -458,6 +462,8 @@ impl ChallengeStore for SqliteChallengeStore {
             .values((
                 ch::handle.eq(handle),
                 ch::ceremony.eq(ceremony_to_str(record.ceremony)),
+                ch::rp_id.eq(&record.rp_id),
+                ch::user_id.eq(record.user_id.as_deref()),
                 ch::payload.eq(&record.payload),
                 ch::created_at.eq(micros(record.created_at)),
                 ch::expires_at.eq(micros(record.expires_at)),
@@ -470,14 +476,20 @@ impl ChallengeStore for SqliteChallengeStore {
 
     async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
         let mut c = conn(&self.pool).await?;
-        let row: Option<(String, String, i64, i64)> =
-            diesel::delete(ch::table.filter(ch::handle.eq(handle)))
-                .returning((ch::ceremony, ch::payload, ch::created_at, ch::expires_at))
-                .get_result(&mut c)
-                .await
-                .optional()
-                .map_err(DieselStoreError::Query)?;
-        let Some((ceremony, payload, created_at, expires_at)) = row else {
+        let row: Option<ChallengeRow> = diesel::delete(ch::table.filter(ch::handle.eq(handle)))
+            .returning((
+                ch::ceremony,
+                ch::rp_id,
+                ch::user_id,
+                ch::payload,
+                ch::created_at,
+                ch::expires_at,
+            ))
+            .get_result(&mut c)
+            .await
+            .optional()
+            .map_err(DieselStoreError::Query)?;
+        let Some((ceremony, rp_id, user_id, payload, created_at, expires_at)) = row else {
             return Ok(None);
         };
         let expires_at = from_micros(expires_at)?;
@@ -486,6 +498,8 @@ impl ChallengeStore for SqliteChallengeStore {
         }
         Ok(Some(ChallengeRecord {
             ceremony: ceremony_from_str(&ceremony)?,
+            rp_id,
+            user_id,
             payload,
             created_at: from_micros(created_at)?,
             expires_at,
