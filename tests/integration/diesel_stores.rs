@@ -109,7 +109,7 @@ macro_rules! column_names {
             cr::disabled_reason::NAME,
         ];
         let mut ch_names = vec![
-            ch::handle::NAME,
+            ch::handle_hash::NAME,
             ch::ceremony::NAME,
             ch::rp_id::NAME,
             ch::user_id::NAME,
@@ -288,6 +288,42 @@ mod sqlite {
         assert_eq!(t.timeout, 5000);
     }
 
+    /// A read of the database (file, WAL, a backup) within the TTL yields no usable handle:
+    /// the table keeps a SHA-256 of each handle. Begin/finish still work.
+    #[actix_rt::test]
+    async fn challenge_handles_are_not_stored_in_clear() {
+        use crate::fixtures::{Ctx, Sqlite, ORIGIN};
+        let ctx = Ctx::<Sqlite>::new().await;
+        let mut app = ctx.app().await;
+        let mut auth = actix_passkeys::testing::SoftAuthenticator::new(ORIGIN).unwrap();
+        app.signup("alice").await;
+        let registration = app.registration(&mut auth, None).await;
+        let sign_in = app.auth_begin(None).await;
+        let path = ctx.guard().path().join("passkeys.db");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let rows: Vec<ColumnName> =
+            diesel::sql_query("SELECT ceremony AS name FROM passkey_challenges")
+                .load(&mut conn)
+                .unwrap();
+        assert_eq!(rows.len(), 2, "both ceremonies pending");
+        drop(conn);
+        for state in [&registration["state"], &sign_in["state"]] {
+            let handle = state.as_str().unwrap();
+            for file in std::fs::read_dir(ctx.guard().path()).unwrap() {
+                let file = file.unwrap().path();
+                let bytes = std::fs::read(&file).unwrap();
+                assert!(
+                    !bytes.windows(handle.len()).any(|w| w == handle.as_bytes()),
+                    "a handle in clear in {}",
+                    file.display()
+                );
+            }
+        }
+        app.post("/auth/passkeys/register/finish", registration)
+            .await
+            .assert_ok();
+    }
+
     /// Passkeys survive a restart: a new pool on the same file signs the user in.
     #[actix_rt::test]
     async fn passkeys_survive_a_restart() {
@@ -455,6 +491,39 @@ mod pg {
             s.delete_expired().await.unwrap()
         })
         .await;
+    }
+
+    /// A read of the table within the TTL yields no usable handle: it keeps a SHA-256 of each
+    /// handle. Begin/finish still work.
+    #[actix_rt::test]
+    async fn challenge_handles_are_not_stored_in_clear() {
+        use crate::fixtures::{Ctx, Postgres, ORIGIN};
+        let ctx = Ctx::<Postgres>::new().await;
+        let mut app = ctx.app().await;
+        let mut auth = actix_passkeys::testing::SoftAuthenticator::new(ORIGIN).unwrap();
+        app.signup("alice").await;
+        let registration = app.registration(&mut auth, None).await;
+        let sign_in = app.auth_begin(None).await;
+        let rows = with_sync_conn(&ctx.guard().url, |conn| {
+            diesel::sql_query("SELECT row_to_json(c)::text AS name FROM passkey_challenges c")
+                .load::<ColumnName>(conn)
+                .unwrap()
+        })
+        .await;
+        assert_eq!(rows.len(), 2, "both ceremonies pending");
+        for state in [&registration["state"], &sign_in["state"]] {
+            let handle = state.as_str().unwrap();
+            for row in &rows {
+                assert!(
+                    !row.name.contains(handle),
+                    "a handle in clear: {}",
+                    row.name
+                );
+            }
+        }
+        app.post("/auth/passkeys/register/finish", registration)
+            .await
+            .assert_ok();
     }
 
     /// The request is answered 503 `store_unavailable` within 3 s.

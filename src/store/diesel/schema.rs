@@ -52,9 +52,9 @@ pub mod pg {
 
     diesel::table! {
         /// Begun ceremonies (PostgreSQL).
-        passkey_challenges (handle) {
-            /// Opaque random handle.
-            handle -> Text,
+        passkey_challenges (handle_hash) {
+            /// SHA-256 of the opaque random handle (32 bytes; the handle is never stored).
+            handle_hash -> Bytea,
             /// `registration` or `authentication`.
             ceremony -> Text,
             /// The rp id (tenant) that began the ceremony.
@@ -122,9 +122,9 @@ pub mod sqlite {
 
     diesel::table! {
         /// Begun ceremonies (SQLite).
-        passkey_challenges (handle) {
-            /// Opaque random handle.
-            handle -> Text,
+        passkey_challenges (handle_hash) {
+            /// SHA-256 of the opaque random handle (32 bytes; the handle is never stored).
+            handle_hash -> Binary,
             /// `registration` or `authentication`.
             ceremony -> Text,
             /// The rp id (tenant) that began the ceremony.
