@@ -183,3 +183,30 @@ pub async fn challenge_records_name_tenant_and_user<B: Backend>() {
     assert_eq!(record.rp_id, "localhost");
     assert_eq!(record.user_id, None, "usernameless");
 }
+
+/// A flood of 65,537 `authenticate/begin` calls (one more than the memory store holds) does
+/// not lock everybody out with 503: the oldest pending ceremony is evicted instead, so a
+/// normal sign-in after the flood succeeds. The price, documented: a ceremony begun before
+/// the flood has expired early (`challenge_not_found`).
+#[actix_rt::test]
+async fn flood_of_begins_evicts_the_oldest_and_sign_in_still_works() {
+    use actix_passkeys::store::memory::DEFAULT_CHALLENGE_CAPACITY;
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
+    app.signup("alice").await;
+    app.register(&mut auth, None).await.assert_ok();
+    let early = app.assertion(&mut auth, None).await;
+
+    for _ in 0..=DEFAULT_CHALLENGE_CAPACITY {
+        let r = app.post_empty("/auth/passkeys/authenticate/begin").await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.raw));
+    }
+    assert_eq!(ctx.challenges.len(), DEFAULT_CHALLENGE_CAPACITY, "bounded");
+
+    let r = app.sign_in(&mut auth, None).await;
+    assert_eq!(r.assert_ok()["userId"], "alice");
+    app.post("/auth/passkeys/authenticate/finish", early)
+        .await
+        .assert_error(400, "challenge_not_found");
+}
