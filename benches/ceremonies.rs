@@ -96,7 +96,10 @@ fn bench_registration(c: &mut Criterion) {
                 n.set(n.get() + 1);
                 rt.block_on(registration_input(&pk, n.get())).0
             },
-            |input| rt.block_on(pk.finish_registration(input)).expect("finish"),
+            |input| {
+                rt.block_on(pk.finish_registration_for(&format!("user-{}", n.get()), input))
+                    .expect("finish")
+            },
             BatchSize::SmallInput,
         )
     });
@@ -106,7 +109,7 @@ fn bench_authentication(c: &mut Criterion) {
     let rt = runtime();
     let pk = service();
     let (input, authenticator) = rt.block_on(registration_input(&pk, 0));
-    rt.block_on(pk.finish_registration(input))
+    rt.block_on(pk.finish_registration_for("user-0", input))
         .expect("register");
     let counter = Cell::new(0u32);
     for (name, user) in [
@@ -140,7 +143,7 @@ fn bench_verify(c: &mut Criterion) {
     let pk = service();
     let (input, authenticator) = rt.block_on(registration_input(&pk, 0));
     let registered = rt
-        .block_on(pk.finish_registration(input))
+        .block_on(pk.finish_registration_for("user-0", input))
         .expect("register");
     let core: webauthn_rs_core::proto::Credential =
         serde_json::from_str(&registered.credential.passkey).expect("stored passkey");

@@ -31,6 +31,8 @@ fn record() -> ChallengeRecord {
     let now = Utc::now();
     ChallengeRecord {
         ceremony: Ceremony::Authentication,
+        rp_id: "example.com".into(),
+        user_id: Some("user-0".into()),
         payload: format!(
             "{{\"state\":\"{}\",\"user_id\":\"user-0\"}}",
             "x".repeat(680)

@@ -1,7 +1,9 @@
 //! `cargo run --example custom_flow`: your own routes on top of the passkey ceremonies.
 //!
-//! - `POST /signup/begin {"username"}` creates the account and asks for its first passkey;
-//!   `POST /signup/finish` stores it ([`VerifiedRegistration`] runs the ceremony).
+//! - `POST /signup/begin {"username"}` creates the account, identifies the session as it
+//!   ([`identify`]) and asks for its first passkey; `POST /signup/finish` stores it
+//!   ([`VerifiedRegistration`] runs the ceremony, for the session's user only: a browser that
+//!   signed out or is someone else in between is refused).
 //! - `POST /login/begin` / `POST /login` sign in and answer with an app token
 //!   ([`VerifiedAssertion`]); the session is signed in too.
 //! - `POST /account/delete` is a step-up route: it needs a passkey sign-in from the last
@@ -18,6 +20,7 @@ use std::{
 };
 
 use actix_passkeys::{
+    identify,
     store::{
         memory::{MemoryChallengeStore, MemoryCredentialStore},
         ChallengeStore, CredentialStore,
@@ -25,6 +28,7 @@ use actix_passkeys::{
     AuthenticationBegin, Fresh, PasskeyError, PasskeyUser, Passkeys, PasskeysData,
     VerifiedAssertion, VerifiedRegistration,
 };
+use actix_session::Session;
 use actix_web::{cookie::Key, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::Deserialize;
 use serde_json::json;
@@ -45,6 +49,7 @@ fn conflict(code: &str, message: &str) -> HttpResponse {
 
 async fn signup_begin(
     passkeys: PasskeysData,
+    session: Session,
     users: web::Data<Users>,
     body: web::Json<Signup>,
 ) -> Result<HttpResponse, PasskeyError> {
@@ -62,9 +67,11 @@ async fn signup_begin(
     if !created {
         return Ok(conflict("username_taken", "This username is taken."));
     }
-    let options = passkeys
-        .start_registration(PasskeyUser::new(name.clone(), name.clone(), name))
-        .await?;
+    let user = PasskeyUser::new(name.clone(), name.clone(), name);
+    // The new account is this browser's user now: `register/finish` (and the
+    // `VerifiedRegistration` extractor) resolve the user again and accept only this one.
+    identify(&session, &user)?;
+    let options = passkeys.start_registration(user).await?;
     Ok(HttpResponse::Ok().json(options))
 }
 

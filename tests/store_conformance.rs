@@ -120,6 +120,8 @@ mod redis {
         let now = chrono::Utc::now();
         let record = ChallengeRecord {
             ceremony: Ceremony::Registration,
+            rp_id: "example.com".to_owned(),
+            user_id: Some("alice".to_owned()),
             payload: "{}".to_owned(),
             created_at: now,
             expires_at: now + chrono::Duration::seconds(300),

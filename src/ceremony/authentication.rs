@@ -154,6 +154,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .save(
             challenges,
             Ceremony::Authentication,
+            user_id.as_deref(),
             &Payload {
                 state,
                 user_id: user_id.clone(),

@@ -159,11 +159,14 @@ impl Engine {
         err
     }
 
-    /// Stores a ceremony payload under a fresh random handle and returns the handle.
+    /// Stores a ceremony payload under a fresh random handle and returns the handle. The record
+    /// is bound to this service's rp id, to `ceremony` and to `user_id` (the user the ceremony
+    /// is for, if known).
     pub(crate) async fn save<S: ChallengeStore, P: Serialize>(
         &self,
         store: &S,
         ceremony: Ceremony,
+        user_id: Option<&str>,
         payload: &P,
     ) -> Result<String, PasskeyError> {
         let payload =
@@ -173,6 +176,8 @@ impl Engine {
             .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
         let record = ChallengeRecord {
             ceremony,
+            rp_id: self.config.rp_id.clone(),
+            user_id: user_id.map(str::to_owned),
             payload,
             created_at: now,
             expires_at: now + ttl,
@@ -186,12 +191,25 @@ impl Engine {
     }
 
     /// Consumes the handle (single use, whatever the outcome) and returns its payload if it is
-    /// for `ceremony` and not expired.
+    /// for `ceremony` on this service's rp id and not expired.
     pub(crate) async fn consume<S: ChallengeStore, P: DeserializeOwned>(
         &self,
         store: &S,
         handle: &str,
         ceremony: Ceremony,
+    ) -> Result<P, PasskeyError> {
+        self.consume_bound(store, handle, ceremony, None).await
+    }
+
+    /// [`Engine::consume`], also requiring (when `user_id` is given) that the ceremony was
+    /// begun for that user. Any mismatch (ceremony, rp id, user) is `challenge_not_found`:
+    /// the handle names no ceremony of this tenant for this user.
+    pub(crate) async fn consume_bound<S: ChallengeStore, P: DeserializeOwned>(
+        &self,
+        store: &S,
+        handle: &str,
+        ceremony: Ceremony,
+        user_id: Option<&str>,
     ) -> Result<P, PasskeyError> {
         if handle.is_empty() || handle.len() > 128 {
             return Err(PasskeyError::ChallengeNotFound);
@@ -201,7 +219,10 @@ impl Engine {
             .await
             .map_err(PasskeyError::store)?
             .ok_or(PasskeyError::ChallengeNotFound)?;
-        if record.ceremony != ceremony {
+        if record.ceremony != ceremony || record.rp_id != self.config.rp_id {
+            return Err(PasskeyError::ChallengeNotFound);
+        }
+        if user_id.is_some_and(|u| record.user_id.as_deref() != Some(u)) {
             return Err(PasskeyError::ChallengeNotFound);
         }
         if self.clock.now() >= record.expires_at {

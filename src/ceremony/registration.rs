@@ -181,7 +181,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         user_handle,
     };
     let handle = engine
-        .save(challenges, Ceremony::Registration, &payload)
+        .save(challenges, Ceremony::Registration, Some(&user_id), &payload)
         .await?;
     engine.audit(
         engine
@@ -195,19 +195,29 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     })
 }
 
+/// Verifies and stores a registration begun for `for_user` (the user resolved again at finish,
+/// or named by the app): a ceremony begun for anyone else is `challenge_not_found`.
 pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     engine: &Engine,
     credentials: &C,
     challenges: &S,
     input: RegistrationFinish,
+    for_user: &str,
 ) -> Result<(Credential, PasskeyUser), PasskeyError> {
     let device_name = validate_device_name(input.device_name.as_deref().unwrap_or(""))?;
     let payload: Payload = match engine
-        .consume(challenges, &input.state, Ceremony::Registration)
+        .consume_bound(
+            challenges,
+            &input.state,
+            Ceremony::Registration,
+            Some(for_user),
+        )
         .await
     {
         Ok(p) => p,
-        Err(e) => return Err(engine.fail(AuditEventKind::RegistrationFailed, None, None, e)),
+        Err(e) => {
+            return Err(engine.fail(AuditEventKind::RegistrationFailed, Some(for_user), None, e))
+        }
     };
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;

@@ -1,7 +1,10 @@
 //! In-memory stores: the default for the quickstart and tests, and fine for one process.
 //!
-//! The challenge store is bounded (a flood of `begin` calls gets 503, never unbounded growth)
-//! and evicts expired records on every insert, in amortised constant time.
+//! The challenge store is bounded and evicts expired records on every insert, in amortised
+//! constant time. When it is full, an insert evicts the oldest pending ceremony: a flood of
+//! `begin` calls can only make other pending ceremonies expire early (their finish answers
+//! `challenge_not_found` and the user begins again), never lock everybody out with 503 nor grow
+//! without bound.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -27,9 +30,6 @@ pub const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 #[derive(Debug, derive_more::Display, derive_more::Error)]
 #[non_exhaustive]
 pub enum MemoryStoreError {
-    /// The challenge store holds its maximum number of pending ceremonies.
-    #[display("the in-memory challenge store is full")]
-    Full,
     /// A thread panicked while holding the store's lock.
     #[display("the in-memory store's lock is poisoned")]
     Poisoned,
@@ -48,6 +48,15 @@ struct Pending {
 }
 
 /// Bounded, expiring, single-use challenge store in process memory.
+///
+/// It holds at most its capacity ([`DEFAULT_CHALLENGE_CAPACITY`] unless
+/// [`with_capacity`](Self::with_capacity) says otherwise). Expired records are dropped on every
+/// insert (each kept [`EXPIRED_GRACE`] past its expiry); when the store is still full, the
+/// insert evicts the oldest record instead of failing. So a flood of `begin` calls (say, from an
+/// unauthenticated client) never answers 503 to everybody: what it can do is expire pending
+/// ceremonies older than the last `capacity` begins, whose finish then answers
+/// `challenge_not_found`. Size the capacity above the number of ceremonies begun within one
+/// challenge TTL at peak, and rate-limit the ceremony routes.
 ///
 /// ```
 /// use actix_passkeys::store::memory::MemoryChallengeStore;
@@ -100,8 +109,10 @@ impl MemoryChallengeStore {
         let grace = chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero());
         let mut pending = lock(&self.inner)?;
         evict(&mut pending, now);
-        if pending.records.len() >= self.capacity {
-            return Err(MemoryStoreError::Full);
+        while pending.records.len() >= self.capacity {
+            if !evict_oldest(&mut pending) {
+                break;
+            }
         }
         if pending.order.len() >= self.capacity.saturating_mul(2) {
             // Many records were taken before expiring; drop their stale order entries.
@@ -133,6 +144,18 @@ fn evict(pending: &mut Pending, now: DateTime<Utc>) {
         }
     }
     shrink(pending);
+}
+
+/// Full store: drops the oldest record still held (skipping order entries whose record was
+/// already taken). Returns whether one was dropped.
+fn evict_oldest(pending: &mut Pending) -> bool {
+    while let Some((_, handle)) = pending.order.pop_front() {
+        if pending.records.remove(&handle).is_some() {
+            log::debug!("actix-passkeys: memory challenge store full, evicted the oldest ceremony");
+            return true;
+        }
+    }
+    false
 }
 
 /// Below this many slots a table is never shrunk (tiny tables cost nothing to keep).
@@ -336,6 +359,8 @@ mod tests {
         let now = clock.now();
         ChallengeRecord {
             ceremony: Ceremony::Authentication,
+            rp_id: "example.com".into(),
+            user_id: None,
             payload: "{}".into(),
             created_at: now,
             expires_at: now + chrono::Duration::seconds(ttl_secs),
@@ -343,7 +368,7 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn capacity_bound_refuses_then_recovers_after_expiry() {
+    async fn full_store_evicts_the_oldest_then_expired_records_go_first() {
         let clock = FrozenClock::new();
         let store = MemoryChallengeStore::new()
             .with_capacity(3)
@@ -354,15 +379,19 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert!(matches!(
-            store.put("h3", record(&clock, 300)).await,
-            Err(MemoryStoreError::Full)
-        ));
-        // Still there (and reported expired by the ceremony layer) during the grace period.
-        clock.advance(Duration::from_secs(301));
-        assert!(store.put("h4", record(&clock, 300)).await.is_err());
-        clock.advance(EXPIRED_GRACE);
+        // Taken records leave stale order entries: eviction skips them.
+        assert!(store.take("h0").await.unwrap().is_some());
+        store.put("h3", record(&clock, 300)).await.unwrap();
+        store.put("h4", record(&clock, 300)).await.unwrap();
+        assert_eq!(store.len(), 3, "never above capacity");
+        assert!(store.take("h1").await.unwrap().is_none(), "oldest evicted");
+        for h in ["h2", "h3", "h4"] {
+            assert!(store.take(h).await.unwrap().is_some(), "{h} kept");
+        }
+        // Expired records (past the grace) are dropped on insert before anything is evicted.
         store.put("h5", record(&clock, 300)).await.unwrap();
+        clock.advance(Duration::from_secs(301) + EXPIRED_GRACE);
+        store.put("h6", record(&clock, 300)).await.unwrap();
         assert_eq!(store.len(), 1, "expired records evicted on insert");
     }
 

@@ -38,10 +38,22 @@ pub enum Ceremony {
 /// `payload` is the engine's state (JSON) and is opaque to stores. Stores must keep a record at
 /// least until `expires_at` and should keep it a little longer (a grace period) so that a late
 /// finish is answered `challenge_expired` rather than `challenge_not_found`.
+///
+/// A record is bound to the tenant (`rp_id`), the ceremony and the user it was begun for; the
+/// finish step refuses it as `challenge_not_found` when any of them differs, so several
+/// [`Passkeys`](crate::Passkeys) (one per rp id) can share one challenge store. Stores only
+/// keep these fields and hand them back unchanged; they never interpret them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChallengeRecord {
     /// The ceremony it belongs to.
     pub ceremony: Ceremony,
+    /// The rp id of the service that began it (a record of another tenant is not found).
+    #[serde(default)]
+    pub rp_id: String,
+    /// The app user id the ceremony was begun for: always set for a registration, set for a
+    /// username-first sign-in, `None` for a usernameless one.
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// Engine state, opaque to the store.
     pub payload: String,
     /// When the ceremony began.

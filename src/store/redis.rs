@@ -427,6 +427,8 @@ mod tests {
         let now = Utc::now();
         ChallengeRecord {
             ceremony: Ceremony::Registration,
+            rp_id: "example.com".into(),
+            user_id: Some("alice".into()),
             payload: "{}".into(),
             created_at: now,
             expires_at: now

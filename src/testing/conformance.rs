@@ -21,8 +21,9 @@
 //!
 //! What is checked:
 //!
-//! - challenge stores ([`check_challenge_store`]): round trip of every field (the `ceremony`
-//!   exactly: deciding a ceremony mismatch is the caller's job); single use (a second `take`
+//! - challenge stores ([`check_challenge_store`]): round trip of every field (the `ceremony`,
+//!   `rp_id` and `user_id` exactly, `None` and a 256-byte user id included: deciding a
+//!   tenant, ceremony or user mismatch is the caller's job); single use (a second `take`
 //!   gets `None`); records still returned 30 s past `expires_at` (the grace period that lets the
 //!   ceremony layer answer `challenge_expired`); records independent of each other; 64
 //!   concurrent `take`s of one handle → exactly one record.
@@ -95,14 +96,22 @@ fn new_handle() -> String {
     b64url(&random_bytes(32))
 }
 
+/// A record of `ceremony`; registrations are bound to a (random, non-ASCII) user, sign-ins to
+/// none (usernameless), so both shapes of `user_id` round-trip.
 fn challenge(
     ceremony: Ceremony,
     created_at: DateTime<Utc>,
     lifetime: Duration,
     payload: String,
 ) -> ChallengeRecord {
+    let user_id = match ceremony {
+        Ceremony::Authentication => None,
+        _ => Some(format!("usér {} ✓", b64url(&random_bytes(12)))),
+    };
     ChallengeRecord {
         ceremony,
+        rp_id: "login.example.com".to_owned(),
+        user_id,
         payload,
         created_at: micros(created_at),
         expires_at: micros(created_at + lifetime),
@@ -126,9 +135,14 @@ fn same_record(property: &str, got: Option<ChallengeRecord>, want: &ChallengeRec
                     property,
                     format_args!(
                         "`take` returned a different record: ceremony {:?} (want {:?}), \
+                         rp_id {:?} (want {:?}), user_id {:?} (want {:?}), \
                          created_at {} (want {}), expires_at {} (want {}), payload equal: {}",
                         got.ceremony,
                         want.ceremony,
+                        got.rp_id,
+                        want.rp_id,
+                        got.user_id,
+                        want.user_id,
                         got.created_at,
                         want.created_at,
                         got.expires_at,
@@ -197,7 +211,10 @@ pub async fn check_challenge_store_with_clock<S: ChallengeStore>(store: &S, cloc
         call(CH, p, "put", store.put(&handle, record.clone())).await;
         let got = call(CH, p, "take", store.take(&handle)).await;
         same_record(
-            &format!("round trip ({ceremony:?}; the ceremony must come back exactly)"),
+            &format!(
+                "round trip ({ceremony:?}; the ceremony, rp_id and user_id must come back \
+                 exactly: the caller refuses a record of another tenant or user)"
+            ),
             got,
             &record,
         );
@@ -212,6 +229,14 @@ pub async fn check_challenge_store_with_clock<S: ChallengeStore>(store: &S, cloc
             );
         }
     }
+
+    // A username-first sign-in: user id set on an authentication record, up to 256 bytes.
+    let p = "round trip (user id of a username-first sign-in)";
+    let handle = new_handle();
+    let mut record = challenge(Ceremony::Authentication, now, ttl, "{}".into());
+    record.user_id = Some("ü".repeat(128));
+    call(CH, p, "put", store.put(&handle, record.clone())).await;
+    same_record(p, call(CH, p, "take", store.take(&handle)).await, &record);
 
     // Independence of records.
     let p = "records are independent";
@@ -729,6 +754,35 @@ mod tests {
     #[should_panic(expected = "challenge store: single use")]
     async fn a_reusable_challenge_fails_single_use() {
         check_challenge_store(&Leaky::default()).await;
+    }
+
+    /// A store written before records were bound: it keeps the ceremony, not tenant or user.
+    #[derive(Debug, Default)]
+    struct Unbound(MemoryChallengeStore);
+
+    impl ChallengeStore for Unbound {
+        type Error = crate::store::memory::MemoryStoreError;
+        fn put(
+            &self,
+            handle: &str,
+            mut record: ChallengeRecord,
+        ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+            record.rp_id = String::new();
+            record.user_id = None;
+            self.0.put(handle, record)
+        }
+        fn take(
+            &self,
+            handle: &str,
+        ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send {
+            self.0.take(handle)
+        }
+    }
+
+    #[actix_rt::test]
+    #[should_panic(expected = "rp_id \"\" (want \"login.example.com\")")]
+    async fn a_store_that_drops_the_bindings_fails_round_trip() {
+        check_challenge_store(&Unbound::default()).await;
     }
 
     /// A store whose counter update ignores the old value.

@@ -23,7 +23,7 @@ pub use self::session_extractors::{Authenticated, Fresh};
 fn ceremony<B, T>(
     req: &HttpRequest,
     payload: &mut Payload,
-    finish: fn(PasskeysData, B) -> LocalBoxFuture<'static, Result<T, PasskeyError>>,
+    finish: fn(PasskeysData, HttpRequest, B) -> LocalBoxFuture<'static, Result<T, PasskeyError>>,
 ) -> LocalBoxFuture<'static, Result<T, PasskeyError>>
 where
     B: serde::de::DeserializeOwned + 'static,
@@ -40,7 +40,7 @@ where
         })?;
         data.rate_limit(&req).await?;
         let body = body.await?;
-        finish(data, body.0).await
+        finish(data, req, body.0).await
     })
 }
 
@@ -49,10 +49,13 @@ impl FromRequest for VerifiedRegistration {
     type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
 
     /// Verifies a `register/finish`-shaped body (`credential`, `state`, `deviceName`) against
-    /// the configured service and stores the credential before the handler runs.
+    /// the configured service and stores the credential before the handler runs, with the
+    /// same check as the scope's `register/finish`: the request's user is resolved again and
+    /// must be the user of the begin (see [`PasskeysData::finish_registration`]). A flow that
+    /// names its user itself calls [`PasskeysData::finish_registration_for`] instead.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ceremony(req, payload, |data, body: RegistrationFinish| {
-            Box::pin(async move { data.finish_registration(body).await })
+        ceremony(req, payload, |data, req, body: RegistrationFinish| {
+            Box::pin(async move { data.finish_registration(&req, body).await })
         })
     }
 }
@@ -107,7 +110,7 @@ impl FromRequest for VerifiedAssertion {
     type Future = LocalBoxFuture<'static, Result<Self, PasskeyError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ceremony(req, payload, |data, body: AuthenticationFinish| {
+        ceremony(req, payload, |data, _req, body: AuthenticationFinish| {
             Box::pin(async move {
                 data.finish_authentication(body)
                     .await

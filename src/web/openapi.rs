@@ -75,10 +75,11 @@ responses(
 ));
 route!(register_finish, post, "/register/finish",
     tag = "registration",
+    description = "Verifies and stores a registration. The user is resolved again and must be the user of the begin: 401 not_authenticated without one, 400 challenge_not_found for another user or another tenant's state.",
     request_body(content = RegistrationFinish, content_type = "application/json"),
     responses(
         (status = 200, description = "The passkey is stored", body = Registered),
-        (status = "4XX", description = "Error (invalid_request, challenge_not_found, challenge_expired, attestation_verification_failed, credential_already_exists, rate_limited, payload_too_large)", body = ErrorEnvelope),
+        (status = "4XX", description = "Error (invalid_request, not_authenticated, challenge_not_found, challenge_expired, attestation_verification_failed, credential_already_exists, rate_limited, payload_too_large)", body = ErrorEnvelope),
         (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
     ));
 route!(authenticate_begin, post, "/authenticate/begin",

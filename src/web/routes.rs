@@ -97,9 +97,11 @@ pub(crate) struct SignedIn {
 
 pub(crate) async fn register_finish(
     svc: PasskeysData,
+    req: HttpRequest,
     body: JsonBody<RegistrationFinish>,
 ) -> Result<HttpResponse, PasskeyError> {
-    let verified = svc.finish_registration(body.0).await?;
+    // The user is resolved again: only the user the ceremony was begun for may finish it.
+    let verified = svc.finish_registration(&req, body.0).await?;
     Ok(HttpResponse::Ok().json(Registered {
         status: "ok",
         credential_id: verified.credential.id_b64(),

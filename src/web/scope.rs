@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
     middleware::from_fn,
-    web, FromRequest, Handler, Responder,
+    web, FromRequest, Handler, HttpRequest, Responder,
 };
 use rand::Rng as _;
 use uuid::Uuid;
@@ -321,15 +321,25 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         registration::begin(&i.engine, &i.credentials, &i.challenges, user).await
     }
 
-    /// Verifies and stores a registration (what `register/finish` does).
+    /// Verifies and stores a registration for the user of `req` (what `register/finish` does):
+    /// the user is resolved again and must be the user of the begin. See
+    /// [`PasskeysData::finish_registration`].
     pub async fn finish_registration(
         &self,
+        req: &HttpRequest,
         input: RegistrationFinish,
     ) -> Result<VerifiedRegistration, PasskeyError> {
-        let i = &self.inner;
-        let (credential, user) =
-            registration::finish(&i.engine, &i.credentials, &i.challenges, input).await?;
-        Ok(VerifiedRegistration { credential, user })
+        self.data().finish_registration(req, input).await
+    }
+
+    /// Verifies and stores a registration that must have been begun for `user_id`. See
+    /// [`PasskeysData::finish_registration_for`].
+    pub async fn finish_registration_for(
+        &self,
+        user_id: &str,
+        input: RegistrationFinish,
+    ) -> Result<VerifiedRegistration, PasskeyError> {
+        self.data().finish_registration_for(user_id, input).await
     }
 
     /// Begins a sign-in, username-first when `input.user_id` is set, else usernameless.

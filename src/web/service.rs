@@ -62,6 +62,7 @@ pub(crate) trait Ceremonies: Send + Sync + 'static {
     fn finish_registration(
         &self,
         input: RegistrationFinish,
+        for_user: String,
     ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>>;
     fn start_authentication(
         &self,
@@ -125,11 +126,17 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
     fn finish_registration(
         &self,
         input: RegistrationFinish,
+        for_user: String,
     ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>> {
         Box::pin(async move {
-            let (credential, user) =
-                registration::finish(&self.engine, &self.credentials, &self.challenges, input)
-                    .await?;
+            let (credential, user) = registration::finish(
+                &self.engine,
+                &self.credentials,
+                &self.challenges,
+                input,
+                &for_user,
+            )
+            .await?;
             Ok(VerifiedRegistration { credential, user })
         })
     }
@@ -295,12 +302,73 @@ impl PasskeysData {
         self.0.start_registration(user).await
     }
 
-    /// Verifies and stores a registration.
+    /// Verifies and stores a registration, for the user of `req` only: the request's user is
+    /// resolved again with the configured [`UserResolver`] (as `register/finish` does) and must
+    /// be the user the ceremony was begun for.
+    ///
+    /// - no user (signed out since the begin): 401 `not_authenticated`, and the ceremony is
+    ///   left pending (it still needs its own user to finish);
+    /// - another user: 400 `challenge_not_found`, and the ceremony is consumed.
+    ///
+    /// So signing out cancels a pending registration. A flow that knows its user by other means
+    /// (its own sign-up state) binds explicitly with
+    /// [`finish_registration_for`](Self::finish_registration_for).
+    ///
+    /// ```
+    /// use actix_passkeys::{PasskeyError, PasskeysData, RegistrationFinish};
+    /// use actix_web::{web, HttpRequest, HttpResponse};
+    ///
+    /// async fn add_passkey(
+    ///     passkeys: PasskeysData,
+    ///     req: HttpRequest,
+    ///     body: web::Json<RegistrationFinish>,
+    /// ) -> Result<HttpResponse, PasskeyError> {
+    ///     let registered = passkeys.finish_registration(&req, body.into_inner()).await?;
+    ///     Ok(HttpResponse::Ok().body(registered.credential.id_b64()))
+    /// }
+    /// # actix_web::web::to(add_passkey);
+    /// ```
     pub async fn finish_registration(
         &self,
+        req: &HttpRequest,
         input: RegistrationFinish,
     ) -> Result<VerifiedRegistration, PasskeyError> {
-        self.0.finish_registration(input).await
+        let user = self.resolve_user(req).await?;
+        self.0.finish_registration(input, user.id).await
+    }
+
+    /// Verifies and stores a registration that must have been begun for `user_id`; a ceremony
+    /// begun for anyone else is refused with 400 `challenge_not_found` (and consumed).
+    ///
+    /// For custom flows that name the user themselves, e.g. a sign-up that created the
+    /// account in [`start_registration`](Self::start_registration) and keeps its id in its own
+    /// signed state. The app is then responsible for `user_id` being the caller's; prefer
+    /// [`finish_registration`](Self::finish_registration) (the same check through the
+    /// [`UserResolver`]) when the resolver knows the user.
+    ///
+    /// ```
+    /// use actix_passkeys::{PasskeyError, PasskeysData, RegistrationFinish};
+    ///
+    /// // `user_id` comes from this app's own sign-up state (e.g. its signed session), set when
+    /// // it created the account and called `start_registration` for it.
+    /// async fn finish_signup(
+    ///     passkeys: &PasskeysData,
+    ///     user_id: &str,
+    ///     body: RegistrationFinish,
+    /// ) -> Result<String, PasskeyError> {
+    ///     let registered = passkeys.finish_registration_for(user_id, body).await?;
+    ///     Ok(registered.credential.id_b64())
+    /// }
+    /// ```
+    pub async fn finish_registration_for(
+        &self,
+        user_id: &str,
+        input: RegistrationFinish,
+    ) -> Result<VerifiedRegistration, PasskeyError> {
+        if user_id.is_empty() {
+            return Err(PasskeyError::NotAuthenticated);
+        }
+        self.0.finish_registration(input, user_id.to_owned()).await
     }
 
     /// Begins a sign-in: username-first when `input.user_id` is set, else usernameless.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_passkeys::{testing::SoftAuthenticator, RateLimit};
+use actix_passkeys::{store::CredentialStore as _, testing::SoftAuthenticator, RateLimit};
 use actix_web::{http::StatusCode, test as atest};
 use serde_json::json;
 
@@ -132,4 +132,93 @@ async fn ceremony_routes_are_rate_limited_per_client() {
     r.assert_error(429, "rate_limited");
     ctx.clock.advance(Duration::from_secs(1));
     app.send(begin("a")).await.assert_ok();
+}
+
+/// The `VerifiedRegistration` extractor re-resolves the user as `register/finish` does: a
+/// browser that signed out between sign-up begin and finish is refused, and so is another
+/// user's state; nothing is stored.
+#[actix_rt::test]
+async fn verified_registration_is_only_for_the_user_of_the_begin() {
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
+    let mut app = ctx.app_configured(routes(passkeys, Users::default())).await;
+    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
+    let begin = app.post("/signup/begin", json!({"username": "erin"})).await;
+    let credential = auth
+        .register(&begin.assert_ok()["publicKey"])
+        .await
+        .unwrap();
+    let finish = json!({"credential": credential, "state": begin.body["state"]});
+    app.logout().await;
+    app.post("/signup/finish", finish.clone())
+        .await
+        .assert_error(401, "not_authenticated");
+    app.post("/signup/begin", json!({"username": "mallory"}))
+        .await
+        .assert_ok();
+    app.post("/signup/finish", finish)
+        .await
+        .assert_error(400, "challenge_not_found");
+    for user in ["erin", "mallory"] {
+        assert!(ctx.creds.list_for_user(user).await.unwrap().is_empty());
+    }
+}
+
+/// `PasskeysData::finish_registration_for`: a custom flow that names its user binds the finish
+/// to it explicitly; a ceremony begun for someone else is not found (and consumed).
+#[actix_rt::test]
+async fn finish_registration_for_binds_to_the_named_user() {
+    use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData, RegistrationFinish};
+    use actix_web::{web, HttpResponse};
+
+    async fn begin(
+        passkeys: PasskeysData,
+        user: web::Path<String>,
+    ) -> Result<HttpResponse, PasskeyError> {
+        let user = PasskeyUser::new(user.as_str(), user.as_str(), user.as_str());
+        Ok(HttpResponse::Ok().json(passkeys.start_registration(user).await?))
+    }
+    async fn finish(
+        passkeys: PasskeysData,
+        user: web::Path<String>,
+        body: web::Json<RegistrationFinish>,
+    ) -> Result<HttpResponse, PasskeyError> {
+        let done = passkeys
+            .finish_registration_for(&user, body.into_inner())
+            .await?;
+        Ok(HttpResponse::Ok().json(json!({"userId": done.user.id})))
+    }
+
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
+    let mut app = ctx
+        .app_configured(move |cfg| {
+            cfg.configure(passkeys.configure())
+                .route("/custom/begin/{user}", web::post().to(begin))
+                .route("/custom/finish/{user}", web::post().to(finish));
+        })
+        .await;
+    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
+    let b = app.post_empty("/custom/begin/erin").await;
+    let credential = auth.register(&b.assert_ok()["publicKey"]).await.unwrap();
+    let body = json!({"credential": credential, "state": b.body["state"]});
+    app.post("/custom/finish/mallory", body.clone())
+        .await
+        .assert_error(400, "challenge_not_found");
+    app.post("/custom/finish/erin", body)
+        .await
+        .assert_error(400, "challenge_not_found");
+    assert!(ctx.creds.list_for_user("erin").await.unwrap().is_empty());
+    assert!(ctx.creds.list_for_user("mallory").await.unwrap().is_empty());
+
+    let b = app.post_empty("/custom/begin/erin").await;
+    let credential = auth.register(&b.assert_ok()["publicKey"]).await.unwrap();
+    let r = app
+        .post(
+            "/custom/finish/erin",
+            json!({"credential": credential, "state": b.body["state"]}),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["userId"], "erin");
+    assert_eq!(ctx.creds.list_for_user("erin").await.unwrap().len(), 1);
 }

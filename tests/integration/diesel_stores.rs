@@ -71,6 +71,17 @@ async fn round_trips_every_column<C: CredentialStore>(store: &C) {
     assert_eq!(ids, vec![vec![0, 1, 2, 255], vec![7]]);
 }
 
+/// How many migrations ship for `backend` (the directories under `migrations/<backend>`).
+fn migration_count(backend: &str) -> usize {
+    std::fs::read_dir(format!(
+        "{}/migrations/{backend}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .filter(|e| e.as_ref().unwrap().path().is_dir())
+    .count()
+}
+
 /// The column names `schema.rs` declares for `passkey_credentials` and `passkey_challenges`.
 macro_rules! column_names {
     ($cr:path, $ch:path) => {{
@@ -98,8 +109,10 @@ macro_rules! column_names {
             cr::disabled_reason::NAME,
         ];
         let mut ch_names = vec![
-            ch::handle::NAME,
+            ch::handle_hash::NAME,
             ch::ceremony::NAME,
+            ch::rp_id::NAME,
+            ch::user_id::NAME,
             ch::payload::NAME,
             ch::created_at::NAME,
             ch::expires_at::NAME,
@@ -130,6 +143,8 @@ async fn challenge_lifetime<S: ChallengeStore>(
 ) {
     let record = |ttl: i64| ChallengeRecord {
         ceremony: Ceremony::Registration,
+        rp_id: "example.com".into(),
+        user_id: Some("alice".into()),
         payload: r#"{"state":1}"#.into(),
         created_at: clock.now(),
         expires_at: clock.now() + chrono::Duration::seconds(ttl),
@@ -214,7 +229,10 @@ mod sqlite {
     #[actix_rt::test]
     async fn migrations_up_down_up_and_runner_is_idempotent() {
         let (_dir, path) = temp_db();
-        assert_eq!(sqlite::run_migrations(&path).await.unwrap(), 1);
+        assert_eq!(
+            sqlite::run_migrations(&path).await.unwrap(),
+            migration_count("sqlite")
+        );
         assert_eq!(
             sqlite::run_migrations(&path).await.unwrap(),
             0,
@@ -236,7 +254,7 @@ mod sqlite {
         let runs =
             futures_util::future::join_all((0..4).map(|_| sqlite::run_migrations(&path))).await;
         let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, migration_count("sqlite"));
     }
 
     #[actix_rt::test]
@@ -268,6 +286,42 @@ mod sqlite {
         .await
         .unwrap();
         assert_eq!(t.timeout, 5000);
+    }
+
+    /// A read of the database (file, WAL, a backup) within the TTL yields no usable handle:
+    /// the table keeps a SHA-256 of each handle. Begin/finish still work.
+    #[actix_rt::test]
+    async fn challenge_handles_are_not_stored_in_clear() {
+        use crate::fixtures::{Ctx, Sqlite, ORIGIN};
+        let ctx = Ctx::<Sqlite>::new().await;
+        let mut app = ctx.app().await;
+        let mut auth = actix_passkeys::testing::SoftAuthenticator::new(ORIGIN).unwrap();
+        app.signup("alice").await;
+        let registration = app.registration(&mut auth, None).await;
+        let sign_in = app.auth_begin(None).await;
+        let path = ctx.guard().path().join("passkeys.db");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let rows: Vec<ColumnName> =
+            diesel::sql_query("SELECT ceremony AS name FROM passkey_challenges")
+                .load(&mut conn)
+                .unwrap();
+        assert_eq!(rows.len(), 2, "both ceremonies pending");
+        drop(conn);
+        for state in [&registration["state"], &sign_in["state"]] {
+            let handle = state.as_str().unwrap();
+            for file in std::fs::read_dir(ctx.guard().path()).unwrap() {
+                let file = file.unwrap().path();
+                let bytes = std::fs::read(&file).unwrap();
+                assert!(
+                    !bytes.windows(handle.len()).any(|w| w == handle.as_bytes()),
+                    "a handle in clear in {}",
+                    file.display()
+                );
+            }
+        }
+        app.post("/auth/passkeys/register/finish", registration)
+            .await
+            .assert_ok();
     }
 
     /// Passkeys survive a restart: a new pool on the same file signs the user in.
@@ -392,7 +446,10 @@ mod pg {
     #[actix_rt::test]
     async fn migrations_up_down_up_and_runner_is_idempotent() {
         let db = PgDatabase::create().await;
-        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 1);
+        assert_eq!(
+            pg::run_migrations(&db.url).await.unwrap(),
+            migration_count("postgres")
+        );
         assert_eq!(
             pg::run_migrations(&db.url).await.unwrap(),
             0,
@@ -419,7 +476,7 @@ mod pg {
         let runs =
             futures_util::future::join_all((0..4).map(|_| pg::run_migrations(&db.url))).await;
         let applied: usize = runs.into_iter().map(|r| r.unwrap()).sum();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, migration_count("postgres"));
     }
 
     #[actix_rt::test]
@@ -434,6 +491,39 @@ mod pg {
             s.delete_expired().await.unwrap()
         })
         .await;
+    }
+
+    /// A read of the table within the TTL yields no usable handle: it keeps a SHA-256 of each
+    /// handle. Begin/finish still work.
+    #[actix_rt::test]
+    async fn challenge_handles_are_not_stored_in_clear() {
+        use crate::fixtures::{Ctx, Postgres, ORIGIN};
+        let ctx = Ctx::<Postgres>::new().await;
+        let mut app = ctx.app().await;
+        let mut auth = actix_passkeys::testing::SoftAuthenticator::new(ORIGIN).unwrap();
+        app.signup("alice").await;
+        let registration = app.registration(&mut auth, None).await;
+        let sign_in = app.auth_begin(None).await;
+        let rows = with_sync_conn(&ctx.guard().url, |conn| {
+            diesel::sql_query("SELECT row_to_json(c)::text AS name FROM passkey_challenges c")
+                .load::<ColumnName>(conn)
+                .unwrap()
+        })
+        .await;
+        assert_eq!(rows.len(), 2, "both ceremonies pending");
+        for state in [&registration["state"], &sign_in["state"]] {
+            let handle = state.as_str().unwrap();
+            for row in &rows {
+                assert!(
+                    !row.name.contains(handle),
+                    "a handle in clear: {}",
+                    row.name
+                );
+            }
+        }
+        app.post("/auth/passkeys/register/finish", registration)
+            .await
+            .assert_ok();
     }
 
     /// The request is answered 503 `store_unavailable` within 3 s.

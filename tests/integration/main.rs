@@ -7,6 +7,7 @@
 )]
 
 mod beyond;
+mod challenges;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
@@ -67,6 +68,9 @@ macro_rules! route_suite {
             quickstart_signup_race_cannot_add_a_passkey_to_bob,
             identified_user_may_register_only_within_the_window,
             authenticated_without_passkeys_data_is_a_configuration_error,
+            challenge_of_another_tenant_is_not_found,
+            logout_cancels_pending_registration,
+            challenge_records_name_tenant_and_user,
         );
     };
 }

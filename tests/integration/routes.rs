@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 pub use crate::sessions::*;
+// Cases of `challenges.rs` in the route suite (its macro names `routes::<case>`).
+pub use crate::challenges::*;
 
 fn authenticator() -> SoftAuthenticator {
     SoftAuthenticator::new(ORIGIN).unwrap()
@@ -776,21 +778,42 @@ pub async fn malformed_requests_get_the_envelope<B: Backend>() {
         .assert_error(405, "invalid_request");
 }
 
+/// A challenge store that is down.
+struct DownChallengeStore;
+
+impl actix_passkeys::store::ChallengeStore for DownChallengeStore {
+    type Error = std::io::Error;
+
+    async fn put(
+        &self,
+        _: &str,
+        _: actix_passkeys::store::ChallengeRecord,
+    ) -> Result<(), std::io::Error> {
+        Err(std::io::Error::other("challenge store full"))
+    }
+
+    async fn take(
+        &self,
+        _: &str,
+    ) -> Result<Option<actix_passkeys::store::ChallengeRecord>, std::io::Error> {
+        Err(std::io::Error::other("challenge store full"))
+    }
+}
+
 pub async fn store_outage_is_503<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
-    let full = actix_passkeys::store::memory::MemoryChallengeStore::new().with_capacity(1);
-    let passkeys =
-        actix_passkeys::Passkeys::new(config().build().unwrap(), ctx.creds.clone(), full).unwrap();
+    let passkeys = actix_passkeys::Passkeys::new(
+        config().build().unwrap(),
+        ctx.creds.clone(),
+        DownChallengeStore,
+    )
+    .unwrap();
     let svc = atest::init_service(actix_web::App::new().service(passkeys)).await;
     let call = || {
         atest::TestRequest::post()
             .uri("/auth/passkeys/authenticate/begin")
             .to_request()
     };
-    assert_eq!(
-        atest::call_service(&svc, call()).await.status(),
-        StatusCode::OK
-    );
     let resp = atest::call_service(&svc, call()).await;
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = atest::read_body_json(resp).await;
@@ -862,9 +885,16 @@ pub async fn custom_resolver_and_hook<B: Backend>() {
         "carol@example.com"
     );
     let credential = auth.register(&begin.body["publicKey"]).await.unwrap();
-    app.post(
-        "/auth/passkeys/register/finish",
-        json!({"credential": credential, "state": begin.body["state"]}),
+    let finish = json!({"credential": credential, "state": begin.body["state"]});
+    // The finish resolves the user again: without one it is refused (and not consumed).
+    app.post("/auth/passkeys/register/finish", finish.clone())
+        .await
+        .assert_error(401, "not_authenticated");
+    app.send(
+        atest::TestRequest::post()
+            .uri("/auth/passkeys/register/finish")
+            .insert_header(("x-user", "carol"))
+            .set_json(finish),
     )
     .await
     .assert_ok();
@@ -885,9 +915,11 @@ pub async fn custom_resolver_and_hook<B: Backend>() {
         .await;
     let credential = blocked.register(&begin.body["publicKey"]).await.unwrap();
     let id = app
-        .post(
-            "/auth/passkeys/register/finish",
-            json!({"credential": credential, "state": begin.body["state"]}),
+        .send(
+            atest::TestRequest::post()
+                .uri("/auth/passkeys/register/finish")
+                .insert_header(("x-user", "blocked"))
+                .set_json(json!({"credential": credential, "state": begin.body["state"]})),
         )
         .await
         .assert_ok()["credentialId"]

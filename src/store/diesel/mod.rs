@@ -20,6 +20,11 @@
 //! Challenge stores keep an expired record for [`EXPIRED_GRACE`] past its expiry (so a late
 //! finish is told `challenge_expired`), ignore older ones, and delete them in
 //! `delete_expired()`, which they also run every [`PURGE_EVERY`] inserts.
+//!
+//! A challenge row is keyed by the SHA-256 of its handle (`handle_hash`, 32 bytes), never the
+//! handle: the handle is the bearer secret of a ceremony, and a read of the table or of a backup
+//! within the TTL must not let anyone finish it. Handles are 256 random bits, so a plain hash
+//! is enough (as in the Redis store's keys).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,6 +99,12 @@ fn sign_count_from_db(n: i64) -> Result<u32, DieselStoreError> {
 
 fn grace() -> chrono::Duration {
     chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero())
+}
+
+/// The key of a challenge row: SHA-256 of the handle.
+fn handle_hash(handle: &str) -> Vec<u8> {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(handle.as_bytes()).to_vec()
 }
 
 /// Counts `put`s; true once every [`PURGE_EVERY`].

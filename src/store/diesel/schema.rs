@@ -52,11 +52,15 @@ pub mod pg {
 
     diesel::table! {
         /// Begun ceremonies (PostgreSQL).
-        passkey_challenges (handle) {
-            /// Opaque random handle.
-            handle -> Text,
+        passkey_challenges (handle_hash) {
+            /// SHA-256 of the opaque random handle (32 bytes; the handle is never stored).
+            handle_hash -> Bytea,
             /// `registration` or `authentication`.
             ceremony -> Text,
+            /// The rp id (tenant) that began the ceremony.
+            rp_id -> Text,
+            /// The user it was begun for (`NULL` for a usernameless sign-in).
+            user_id -> Nullable<Text>,
             /// Engine state, JSON.
             payload -> Text,
             /// When the ceremony began.
@@ -118,11 +122,15 @@ pub mod sqlite {
 
     diesel::table! {
         /// Begun ceremonies (SQLite).
-        passkey_challenges (handle) {
-            /// Opaque random handle.
-            handle -> Text,
+        passkey_challenges (handle_hash) {
+            /// SHA-256 of the opaque random handle (32 bytes; the handle is never stored).
+            handle_hash -> Binary,
             /// `registration` or `authentication`.
             ceremony -> Text,
+            /// The rp id (tenant) that began the ceremony.
+            rp_id -> Text,
+            /// The user it was begun for (`NULL` for a usernameless sign-in).
+            user_id -> Nullable<Text>,
             /// Engine state, JSON.
             payload -> Text,
             /// When the ceremony began, µs since the epoch.

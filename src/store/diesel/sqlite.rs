@@ -35,7 +35,7 @@ use futures_util::FutureExt as _;
 
 pub use super::migrate::sqlite::{run_migrations, MIGRATIONS};
 use super::{
-    ceremony_from_str, ceremony_to_str, grace, inserted, purge_due,
+    ceremony_from_str, ceremony_to_str, grace, handle_hash, inserted, purge_due,
     schema::sqlite::{passkey_challenges as ch, passkey_credentials as cr},
     sign_count_from_db, DieselStoreError,
 };
@@ -380,7 +380,12 @@ impl CredentialStore for SqliteCredentialStore {
     }
 }
 
+/// A `passkey_challenges` row as `take` reads it back: ceremony, rp id, user id, payload,
+/// created, expires.
+type ChallengeRow = (String, String, Option<String>, String, i64, i64);
+
 /// Challenges in the SQLite table `passkey_challenges`, consumed by one `DELETE … RETURNING`.
+/// Rows are keyed by the SHA-256 of the handle; the handle itself is never stored.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
@@ -456,8 +461,10 @@ impl ChallengeStore for SqliteChallengeStore {
         let mut c = conn(&self.pool).await?;
         diesel::insert_into(ch::table)
             .values((
-                ch::handle.eq(handle),
+                ch::handle_hash.eq(handle_hash(handle)),
                 ch::ceremony.eq(ceremony_to_str(record.ceremony)),
+                ch::rp_id.eq(&record.rp_id),
+                ch::user_id.eq(record.user_id.as_deref()),
                 ch::payload.eq(&record.payload),
                 ch::created_at.eq(micros(record.created_at)),
                 ch::expires_at.eq(micros(record.expires_at)),
@@ -470,14 +477,21 @@ impl ChallengeStore for SqliteChallengeStore {
 
     async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
         let mut c = conn(&self.pool).await?;
-        let row: Option<(String, String, i64, i64)> =
-            diesel::delete(ch::table.filter(ch::handle.eq(handle)))
-                .returning((ch::ceremony, ch::payload, ch::created_at, ch::expires_at))
+        let row: Option<ChallengeRow> =
+            diesel::delete(ch::table.filter(ch::handle_hash.eq(handle_hash(handle))))
+                .returning((
+                    ch::ceremony,
+                    ch::rp_id,
+                    ch::user_id,
+                    ch::payload,
+                    ch::created_at,
+                    ch::expires_at,
+                ))
                 .get_result(&mut c)
                 .await
                 .optional()
                 .map_err(DieselStoreError::Query)?;
-        let Some((ceremony, payload, created_at, expires_at)) = row else {
+        let Some((ceremony, rp_id, user_id, payload, created_at, expires_at)) = row else {
             return Ok(None);
         };
         let expires_at = from_micros(expires_at)?;
@@ -486,6 +500,8 @@ impl ChallengeStore for SqliteChallengeStore {
         }
         Ok(Some(ChallengeRecord {
             ceremony: ceremony_from_str(&ceremony)?,
+            rp_id,
+            user_id,
             payload,
             created_at: from_micros(created_at)?,
             expires_at,
