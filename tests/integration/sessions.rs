@@ -77,9 +77,12 @@ pub async fn refusing_hook_leaves_no_session<B: Backend>() {
             )
             .await;
         let credential = key.register(&begin.assert_ok()["publicKey"]).await.unwrap();
-        app.post(
-            "/auth/passkeys/register/finish",
-            json!({"credential": credential, "state": begin.body["state"]}),
+        // The resolver runs again at finish (the begin's user must still be the caller).
+        app.send(
+            atest::TestRequest::post()
+                .uri("/auth/passkeys/register/finish")
+                .insert_header(("x-user", user))
+                .set_json(json!({"credential": credential, "state": begin.body["state"]})),
         )
         .await
         .assert_ok();
