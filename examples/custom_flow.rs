@@ -103,15 +103,31 @@ async fn login(
     })))
 }
 
-async fn delete_account(
+async fn delete_account<C: CredentialStore, S: ChallengeStore>(
     user: Fresh,
     users: web::Data<Users>,
+    passkeys: web::Data<Passkeys<C, S>>,
+    session: Session,
 ) -> Result<HttpResponse, PasskeyError> {
+    // The account's passkeys go with it: the user handle of a user id is stable, so a later
+    // sign-up with the same name must not inherit (and sign in with) the old passkeys.
+    let store = passkeys.credentials();
+    for credential in store
+        .list_for_user(&user.user_id)
+        .await
+        .map_err(PasskeyError::store)?
+    {
+        store
+            .delete(&user.user_id, &credential.credential_id)
+            .await
+            .map_err(PasskeyError::store)?;
+    }
     users
         .0
         .lock()
         .map_err(|_| PasskeyError::Configuration("user table lock poisoned".into()))?
         .remove(&user.user_id);
+    actix_passkeys::sign_out(&session);
     Ok(HttpResponse::Ok().json(json!({"deleted": user.user_id})))
 }
 
@@ -121,13 +137,14 @@ pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
     users: Users,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.configure(passkeys.configure())
+        cfg.app_data(web::Data::new(passkeys.clone()))
+            .configure(passkeys.configure())
             .app_data(web::Data::new(users))
             .route("/signup/begin", web::post().to(signup_begin))
             .route("/signup/finish", web::post().to(signup_finish))
             .route("/login/begin", web::post().to(login_begin))
             .route("/login", web::post().to(login))
-            .route("/account/delete", web::post().to(delete_account));
+            .route("/account/delete", web::post().to(delete_account::<C, S>));
     }
 }
 

@@ -60,6 +60,7 @@ struct Signup {
 /// before its owner registered cannot add a passkey to it afterwards.
 async fn signup<C: CredentialStore, S: ChallengeStore>(
     session: Session,
+    signed_in: Option<Authenticated>,
     passkeys: web::Data<Passkeys<C, S>>,
     body: web::Json<Signup>,
 ) -> Result<HttpResponse, PasskeyError> {
@@ -75,11 +76,8 @@ async fn signup<C: CredentialStore, S: ChallengeStore>(
         .await
         .map_err(PasskeyError::store)?
         .is_empty();
-    let own = session
-        .get::<actix_passkeys::PasskeySession>(actix_passkeys::PASSKEY_SESSION_KEY)
-        .ok()
-        .flatten()
-        .is_some_and(|s| s.user_id == name);
+    // Checked like any protected route: a sign-in whose passkey was revoked is not "own".
+    let own = signed_in.is_some_and(|s| s.user_id == name);
     if taken && !own {
         return Ok(
             HttpResponse::build(StatusCode::CONFLICT).json(serde_json::json!({

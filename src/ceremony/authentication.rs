@@ -143,7 +143,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             .into_iter()
             .map(|id| AllowCredentials {
                 type_: "public-key".to_owned(),
-                transports: Some(engine.secret.fake_transports(&id)),
+                transports: engine.secret.fake_transports(&id),
                 id,
             })
             .collect();

@@ -42,11 +42,18 @@ const HANDLE_BYTES: usize = 32;
 /// ```
 pub const MAX_USER_ID_BYTES: usize = 256;
 
-/// Refuses a user id longer than [`MAX_USER_ID_BYTES`].
+/// Refuses a user id longer than [`MAX_USER_ID_BYTES`] or holding control characters.
 pub(crate) fn check_user_id(user_id: &str) -> Result<(), PasskeyError> {
     if user_id.len() > MAX_USER_ID_BYTES {
         return Err(PasskeyError::InvalidRequest(
             "The user id is longer than 256 bytes.",
+        ));
+    }
+    // A NUL cannot be stored in a PostgreSQL text column (it was a 503), and no app id needs
+    // control characters.
+    if user_id.chars().any(char::is_control) {
+        return Err(PasskeyError::InvalidRequest(
+            "The user id must not contain control characters.",
         ));
     }
     Ok(())

@@ -61,19 +61,21 @@ impl ServerSecret {
     }
 
     /// Transports for a fake credential id: one of the sets real passkeys and security keys
-    /// report, chosen deterministically from the id under the secret, with rough real-world
-    /// weights.
-    pub(crate) fn fake_transports(&self, fake_id: &[u8]) -> Vec<AuthenticatorTransport> {
+    /// report, or none (a client without `getTransports()` stores none, and its entries carry
+    /// no `transports`), chosen deterministically from the id under the secret, with rough
+    /// real-world weights.
+    pub(crate) fn fake_transports(&self, fake_id: &[u8]) -> Option<Vec<AuthenticatorTransport>> {
         use AuthenticatorTransport::{Ble, Hybrid, Internal, Nfc, Usb};
         let pick = hmac(&self.fake_transports, &[fake_id])[0];
-        match pick {
-            0..=119 => vec![Hybrid, Internal],
-            120..=179 => vec![Internal],
-            180..=209 => vec![Nfc, Usb],
-            210..=234 => vec![Usb],
-            235..=247 => vec![Hybrid],
-            _ => vec![Ble, Nfc, Usb],
-        }
+        Some(match pick {
+            0..=111 => vec![Hybrid, Internal],
+            112..=167 => vec![Internal],
+            168..=195 => vec![Nfc, Usb],
+            196..=215 => vec![Usb],
+            216..=227 => vec![Hybrid],
+            228..=235 => vec![Ble, Nfc, Usb],
+            _ => return None,
+        })
     }
 }
 

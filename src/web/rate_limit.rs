@@ -202,9 +202,11 @@ pub fn rate_limit_key(ip: IpAddr) -> String {
 ///
 /// // 20 ceremony requests at once per client address, then one every 2 seconds.
 /// let limit = RateLimit::new(20, 0.5);
-/// // Behind a proxy that sets X-Real-IP (and strips it from client requests):
+/// // Behind a proxy that sets X-Real-IP (and strips it from client requests), keyed like the
+/// // default (IPv6 by /64); a request without a parsable address is not limited:
 /// let limit = limit.key(|req| {
-///     req.headers().get("x-real-ip").and_then(|v| v.to_str().ok()).map(str::to_owned)
+///     let ip = req.headers().get("x-real-ip")?.to_str().ok()?.parse().ok()?;
+///     Some(actix_passkeys::rate_limit_key(ip))
 /// });
 /// # let _ = limit;
 /// ```

@@ -303,14 +303,20 @@ impl PasskeysData {
     }
 
     /// Verifies and stores a registration, for the user of `req` only: the request's user is
-    /// resolved again with the configured [`UserResolver`] (as `register/finish` does) and must
-    /// be the user the ceremony was begun for.
+    /// resolved again with the configured [`UserResolver`]'s registration rules
+    /// ([`resolve_for_registration`](UserResolver::resolve_for_registration), as
+    /// `register/begin` and `register/finish` do) and must be the user the ceremony was begun
+    /// for.
     ///
     /// - no user (signed out since the begin): 401 `not_authenticated`, and the ceremony is
     ///   left pending (it still needs its own user to finish);
     /// - another user: 400 `challenge_not_found`, and the ceremony is consumed.
     ///
-    /// So signing out cancels a pending registration. A flow that knows its user by other means
+    /// So signing out cancels a pending registration. With the session bridge, a session that
+    /// registered through its [`identify`](crate::identify) grant is signed in with the new
+    /// passkey afterwards (the grant is spent: the account has a passkey now).
+    ///
+    /// A flow that knows its user by other means
     /// (its own sign-up state) binds explicitly with
     /// [`finish_registration_for`](Self::finish_registration_for).
     ///
@@ -333,8 +339,19 @@ impl PasskeysData {
         req: &HttpRequest,
         input: RegistrationFinish,
     ) -> Result<VerifiedRegistration, PasskeyError> {
-        let user = self.resolve_user(req).await?;
-        self.0.finish_registration(input, user.id).await
+        // The registration rules of the begin apply again: a grant that allowed the begin may
+        // be spent by now (the account got a passkey meanwhile).
+        let user = self.resolve_user_for_registration(req).await?;
+        let verified = self.0.finish_registration(input, user.id).await?;
+        // A first passkey registered through an identify grant signs the session in with it.
+        #[cfg(feature = "session")]
+        crate::web::session::registered(
+            req,
+            &verified.credential,
+            self.now(),
+            self.config().rp_id(),
+        )?;
+        Ok(verified)
     }
 
     /// Verifies and stores a registration that must have been begun for `user_id`; a ceremony

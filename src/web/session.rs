@@ -52,6 +52,10 @@ struct Identified {
     #[serde(flatten)]
     user: PasskeyUser,
     identified_at: DateTime<Utc>,
+    /// The tenant that identified the user ([`PasskeysData::identify`]); `None` from the free
+    /// [`identify`], which knows no tenant and is accepted by every tenant of the session.
+    #[serde(default)]
+    rp_id: Option<String>,
 }
 
 fn insert_error(e: impl std::error::Error + Send + Sync + 'static) -> PasskeyError {
@@ -66,34 +70,79 @@ pub(crate) fn sign_in(
     at: DateTime<Utc>,
     rp_id: &str,
 ) -> Result<(), PasskeyError> {
-    let session = req.get_session();
+    record(
+        &req.get_session(),
+        PasskeySession {
+            user_id: result.user_id.clone(),
+            credential_id: result.credential.id_b64(),
+            authenticated_at: at,
+            user_verified: result.user_verified,
+            rp_id: rp_id.to_owned(),
+        },
+    )
+}
+
+/// Renews the session id, ends any identify grant and stores `state`.
+fn record(session: &Session, state: PasskeySession) -> Result<(), PasskeyError> {
     session.renew();
     session.remove(IDENTIFIED_USER_KEY);
-    let state = PasskeySession {
-        user_id: result.user_id.clone(),
-        credential_id: result.credential.id_b64(),
-        authenticated_at: at,
-        user_verified: result.user_verified,
-        rp_id: rp_id.to_owned(),
-    };
     session
         .insert(PASSKEY_SESSION_KEY, state)
         .map_err(insert_error)
+}
+
+/// After `register/finish` stored `credential`: a session that registered through its identify
+/// grant (no passkey sign-in of that user on this tenant) becomes a passkey sign-in with the
+/// new credential. The grant is spent: the account has a passkey now, so an identified session
+/// counts for nothing any more, and this browser goes on as the passkey's owner.
+pub(crate) fn registered(
+    req: &HttpRequest,
+    credential: &crate::model::Credential,
+    at: DateTime<Utc>,
+    rp_id: &str,
+) -> Result<(), PasskeyError> {
+    let session = req.get_session();
+    let signed_in =
+        current(req).is_some_and(|s| s.rp_id == rp_id && s.user_id == credential.user_id);
+    let identified = session
+        .get::<Identified>(IDENTIFIED_USER_KEY)
+        .ok()
+        .flatten()
+        .is_some_and(|i| i.user.id == credential.user_id);
+    // Apps with their own resolver (no identify grant here) keep their own sessions.
+    if signed_in || !identified {
+        return Ok(());
+    }
+    record(
+        &session,
+        PasskeySession {
+            user_id: credential.user_id.clone(),
+            credential_id: credential.id_b64(),
+            authenticated_at: at,
+            user_verified: credential.user_verified,
+            rp_id: rp_id.to_owned(),
+        },
+    )
 }
 
 /// Puts an identified user into the session — right after the app created the account, or
 /// after a password sign-in — so the default resolver ([`SessionUserResolver`]) lets them
 /// register a passkey. Renews the session id and drops any passkey sign-in of another user.
 ///
-/// Identifying is a short-lived grant, not a sign-in:
+/// Identifying is a short-lived grant for a first passkey, not a sign-in:
 /// - it lasts [`identify_window`](crate::PasskeyConfigBuilder::identify_window) (default
-///   10 minutes) from this call, for registration and credential management;
-/// - it lets the user register only while they have no (enabled) passkey: adding a passkey to
-///   an account that has one needs a passkey sign-in of that user.
+///   10 minutes) from this call;
+/// - it counts only while the user has no (enabled) passkey, for registration and credential
+///   management alike: once the account has a passkey, only a passkey sign-in of that user
+///   adds, lists, renames or revokes passkeys (an identified session could otherwise delete
+///   the owner's passkeys and then add its own);
+/// - the registration it allows turns the session into a passkey sign-in with the new passkey.
 ///
 /// Identify a user only once your app has authenticated them or created their account (the
-/// username was free). This function stamps the time with the system clock; with a custom
-/// [`Clock`](crate::Clock) use [`PasskeysData::identify`].
+/// username was free). This function knows no tenant and stamps the time with the system
+/// clock: prefer [`PasskeysData::identify`], which binds the grant to its tenant (rp id) and
+/// uses the service's [`Clock`](crate::Clock). With several tenants sharing a session cookie,
+/// use only that one.
 ///
 /// ```
 /// use std::{collections::HashSet, sync::Mutex};
@@ -129,13 +178,14 @@ pub(crate) fn sign_in(
 /// # actix_web::web::to(signup);
 /// ```
 pub fn identify(session: &Session, user: &PasskeyUser) -> Result<(), PasskeyError> {
-    identify_at(session, user, Utc::now())
+    identify_at(session, user, Utc::now(), None)
 }
 
 fn identify_at(
     session: &Session,
     user: &PasskeyUser,
     at: DateTime<Utc>,
+    rp_id: Option<&str>,
 ) -> Result<(), PasskeyError> {
     session.renew();
     let keep = session
@@ -149,6 +199,7 @@ fn identify_at(
     let identified = Identified {
         user: user.clone(),
         identified_at: at,
+        rp_id: rp_id.map(str::to_owned),
     };
     session
         .insert(IDENTIFIED_USER_KEY, identified)
@@ -156,8 +207,9 @@ fn identify_at(
 }
 
 impl PasskeysData {
-    /// [`identify`] with the time taken from the service's [`Clock`](crate::Clock), which is
-    /// what the identify window is measured with.
+    /// [`identify`] bound to this service's tenant (rp id: another tenant sharing the session
+    /// cookie does not accept it), with the time taken from the service's
+    /// [`Clock`](crate::Clock), which is what the identify window is measured with.
     ///
     /// ```
     /// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
@@ -175,7 +227,7 @@ impl PasskeysData {
     /// # actix_web::web::to(password_login);
     /// ```
     pub fn identify(&self, session: &Session, user: &PasskeyUser) -> Result<(), PasskeyError> {
-        identify_at(session, user, self.now())
+        identify_at(session, user, self.now(), Some(self.config().rp_id()))
     }
 }
 
@@ -252,18 +304,18 @@ pub(crate) async fn signed_in(
 /// [`identify_window`](crate::PasskeyConfigBuilder::identify_window), else
 /// `not_authenticated`.
 ///
-/// For registration ([`resolve_for_registration`](UserResolver::resolve_for_registration)) an
-/// identified user is accepted only while they have no enabled passkey: adding a passkey to
-/// an account that has one needs a passkey sign-in of that user. Otherwise whoever once
-/// identified as a username (a sign-up race, a shared computer) could add their own key to
-/// the account later.
+/// An identified user is accepted only while they have no enabled passkey (for registration
+/// and management alike) and only by the tenant that identified them: adding, listing,
+/// renaming or revoking the passkeys of an account that has one needs a passkey sign-in of
+/// that user. Otherwise whoever once identified as a username (a sign-up race, a shared
+/// computer) could delete the owner's passkeys and add their own.
 ///
 /// For a passkey-signed-in user only the id is known, so `name` and `display_name` are the id;
 /// apps that want other names plug their own resolver (and should keep these rules).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionUserResolver;
 
-async fn session_user(req: HttpRequest, registering: bool) -> Result<PasskeyUser, PasskeyError> {
+async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
     let data = passkeys_data(&req)?;
     if current(&req).is_some() {
         match signed_in(&req, &data, Ended::DropSignIn).await {
@@ -292,16 +344,23 @@ async fn session_user(req: HttpRequest, registering: bool) -> Result<PasskeyUser
     if age > data.config().identify_window() {
         return Err(PasskeyError::NotAuthenticated);
     }
-    if registering {
-        let has_passkey = data
-            .inner()
-            .list(identified.user.id.clone())
-            .await?
-            .iter()
-            .any(|c| !c.is_disabled());
-        if has_passkey {
-            return Err(PasskeyError::NotAuthenticated);
-        }
+    if identified
+        .rp_id
+        .as_deref()
+        .is_some_and(|rp| rp != data.config().rp_id())
+    {
+        return Err(PasskeyError::NotAuthenticated);
+    }
+    // The grant is for a first passkey: once the account has one, only its passkey sign-in
+    // manages it (listing, renaming and revoking included).
+    let has_passkey = data
+        .inner()
+        .list(identified.user.id.clone())
+        .await?
+        .iter()
+        .any(|c| !c.is_disabled());
+    if has_passkey {
+        return Err(PasskeyError::NotAuthenticated);
     }
     Ok(identified.user)
 }
@@ -311,14 +370,14 @@ impl UserResolver for SessionUserResolver {
         &self,
         req: HttpRequest,
     ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(session_user(req, false))
+        Box::pin(session_user(req))
     }
 
     fn resolve_for_registration(
         &self,
         req: HttpRequest,
     ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(session_user(req, true))
+        Box::pin(session_user(req))
     }
 }
 

@@ -357,13 +357,13 @@ async fn listing_and_revoking_signal_every_accepted_credential() {
     ids.push(r.assert_ok()["credentialId"].as_str().unwrap().to_owned());
     // More passkeys need a passkey sign-in (identify only adds the first).
     app.sign_in(&mut first, None).await.assert_ok();
+    let mut keys = Vec::new();
     for _ in 0..2 {
-        let r = app.register(&mut authenticator(), None).await;
+        let mut key = authenticator();
+        let r = app.register(&mut key, None).await;
         ids.push(r.assert_ok()["credentialId"].as_str().unwrap().to_owned());
+        keys.push(key);
     }
-    // Manage as an identified user too: revoking the passkey this session signed in with
-    // ends that sign-in, and the identified user (within its window) goes on.
-    app.signup("vic").await;
     // Another user's passkeys never leak into the list.
     let mut other = ctx.app().await;
     other.signup("wes").await;
@@ -427,6 +427,12 @@ async fn listing_and_revoking_signal_every_accepted_credential() {
             "rpId": "localhost", "userId": handle, "allAcceptedCredentialIds": accepted,
         }}))
     );
+    // Revoking the passkey this session signed in with ended that sign-in; the user goes on
+    // with another of their passkeys.
+    app.get("/auth/passkeys/credentials")
+        .await
+        .assert_error(401, "not_authenticated");
+    app.sign_in(&mut keys[1], None).await.assert_ok();
     for id in &ids[1..] {
         let r = app
             .method(
@@ -440,7 +446,9 @@ async fn listing_and_revoking_signal_every_accepted_credential() {
             assert_eq!(signal(&r), None, "nothing left: no handle, no signal");
         }
     }
-    // A failed revoke (not the caller's) carries no signal and the envelope as before.
+    // A failed revoke (not the caller's) carries no signal and the envelope as before. The
+    // sign-in ended with its passkey; vic, without passkeys now, is identified again.
+    app.signup("vic").await;
     let r = app
         .method(
             Method::DELETE,

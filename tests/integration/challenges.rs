@@ -37,10 +37,25 @@ fn shared_tenants<B: Backend>(ctx: &Ctx<B>) -> impl FnOnce(&mut web::ServiceConf
                 web::scope("")
                     .guard(guard::Host(host))
                     .configure(passkeys.configure())
-                    .route("/signup", web::post().to(signup)),
+                    .route("/signup", web::post().to(signup))
+                    .route("/signup-any-tenant", web::post().to(signup_any_tenant)),
             );
         }
     }
+}
+
+/// A sign-up through the free `identify`, which binds no tenant: the identify grant is valid on
+/// both hosts, so only the challenge record's rp id can refuse a finish on the other one.
+async fn signup_any_tenant(
+    session: actix_session::Session,
+    body: web::Json<Value>,
+) -> Result<actix_web::HttpResponse, actix_passkeys::PasskeyError> {
+    let name = body["username"].as_str().unwrap_or_default().to_owned();
+    actix_passkeys::identify(
+        &session,
+        &actix_passkeys::PasskeyUser::new(name.clone(), name.clone(), name),
+    )?;
+    Ok(actix_web::HttpResponse::Ok().finish())
 }
 
 fn on(host: &str, path: &str, body: Option<Value>) -> atest::TestRequest {
@@ -67,9 +82,13 @@ pub async fn challenge_of_another_tenant_is_not_found<B: Backend>() {
     let mut app = ctx.app_configured(shared_tenants(&ctx)).await;
 
     // Registration: "alice" is identified on both hosts (one cookie, e.g. a parent-domain one).
-    app.send(on(A, "/signup", Some(json!({"username": "alice"}))))
-        .await
-        .assert_ok();
+    app.send(on(
+        A,
+        "/signup-any-tenant",
+        Some(json!({"username": "alice"})),
+    ))
+    .await
+    .assert_ok();
     let begin = app.send(on(A, "/auth/passkeys/register/begin", None)).await;
     assert_eq!(begin.assert_ok()["publicKey"]["rp"]["id"], A);
     let mut key = SoftAuthenticator::new(&origin(B)).unwrap();

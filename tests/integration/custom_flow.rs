@@ -35,6 +35,8 @@ async fn sign_up_login_and_step_up_through_extractors() {
         .await
         .assert_error(409, "username_taken");
 
+    // The sign-up's registration signed this browser in; signed out, the step-up gate refuses.
+    app.logout().await;
     app.post_empty("/account/delete")
         .await
         .assert_error(401, "not_authenticated");
@@ -63,6 +65,16 @@ async fn sign_up_login_and_step_up_through_extractors() {
     .assert_ok();
     let r = app.post_empty("/account/delete").await;
     assert_eq!(r.assert_ok()["deleted"], "dana");
+    // Its passkeys went with it: the next "dana" does not inherit them.
+    assert!(ctx.creds.list_for_user("dana").await.unwrap().is_empty());
+    let begin = app.post_empty("/login/begin").await;
+    let assertion = auth.sign_in(&begin.assert_ok()["publicKey"]).await.unwrap();
+    app.post(
+        "/login",
+        json!({"credential": assertion, "state": begin.body["state"]}),
+    )
+    .await
+    .assert_error(401, "credential_not_found");
 
     // A failed assertion never reaches the handler.
     let r = app

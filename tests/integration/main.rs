@@ -19,6 +19,7 @@ mod properties;
 #[path = "../../examples/common/mod.rs"]
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
 mod quickstart_app;
+mod review_attacks;
 mod routes;
 mod sessions;
 mod tenants;

@@ -540,7 +540,7 @@ pub async fn unknown_user_gets_stable_fake_credentials<B: Backend>() {
 pub async fn management_checks_ownership<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let mut app = ctx.app().await;
-    let (_, alice_id) = enrolled(&mut app, "alice").await;
+    let (mut alice, alice_id) = enrolled(&mut app, "alice").await;
     app.signup("bob").await;
     let path = format!("/auth/passkeys/credentials/{alice_id}");
     assert_eq!(
@@ -557,7 +557,12 @@ pub async fn management_checks_ownership<B: Backend>() {
     assert_eq!(cred.device_name, "My key");
     assert_eq!(ctx.audit.count(AuditEventKind::CredentialRevoked), 0);
 
+    // Alice has a passkey: only its sign-in manages her passkeys (an identify no longer does).
     app.signup("alice").await;
+    app.get("/auth/passkeys/credentials")
+        .await
+        .assert_error(401, "not_authenticated");
+    app.sign_in(&mut alice, None).await.assert_ok();
     let r = app
         .method(
             Method::PATCH,
@@ -578,6 +583,12 @@ pub async fn management_checks_ownership<B: Backend>() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(stored(&ctx, &alice_id).await.is_none());
     assert_eq!(ctx.audit.count(AuditEventKind::CredentialRevoked), 1);
+    // That was the passkey of this sign-in: the session ended with it.
+    app.method(Method::DELETE, &path, None)
+        .await
+        .assert_error(401, "not_authenticated");
+    // Without passkeys an identified alice manages again; the id is gone.
+    app.signup("alice").await;
     app.method(Method::DELETE, &path, None)
         .await
         .assert_error(404, "not_found");

@@ -355,6 +355,8 @@ pub async fn unknown_users_get_the_same_fakes_from_every_instance_with_the_secre
         json!(["usb"]),
         json!(["hybrid"]),
         json!(["ble", "nfc", "usb"]),
+        // No `transports` member: real entries of clients without `getTransports()`.
+        Value::Null,
     ];
     let mut seen = std::collections::HashSet::new();
     for i in 0..40 {
