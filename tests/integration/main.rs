@@ -13,8 +13,10 @@ mod custom_flow_example;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_stores;
 mod fixtures;
+mod http;
 mod negative;
 mod properties;
+mod races;
 mod routes;
 mod tenants;
 
@@ -52,6 +54,10 @@ macro_rules! route_suite {
             register_begin_needs_a_user,
             backup_eligibility_upgrade_follows_policy,
             concurrent_assertions_with_one_counter_value,
+        );
+        crate::race_tests!($backend;
+            one_state_finished_64_times_over_http_signs_in_once,
+            racing_sign_ins_with_one_counter_lose_at_the_compare_and_swap,
         );
     };
 }
