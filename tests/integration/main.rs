@@ -13,6 +13,7 @@ mod custom_flow_example;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_stores;
 mod fixtures;
+mod fuzz;
 mod http;
 mod negative;
 mod properties;
