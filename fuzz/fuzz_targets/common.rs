@@ -20,14 +20,29 @@ pub fn service() -> &'static Service {
             .origin(ORIGIN)
             .build()
             .expect("config");
-        Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new()).expect("service")
+        Passkeys::new(config, credentials().clone(), MemoryChallengeStore::new()).expect("service")
     })
+}
+
+/// The service's credential store (to read the stored counter).
+pub fn credentials() -> &'static MemoryCredentialStore {
+    static CREDENTIALS: OnceLock<MemoryCredentialStore> = OnceLock::new();
+    CREDENTIALS.get_or_init(MemoryCredentialStore::new)
 }
 
 /// One registered credential (id, user handle), made with the software authenticator.
 pub fn registered() -> &'static (Vec<u8>, Vec<u8>) {
     static REGISTERED: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     REGISTERED.get_or_init(|| {
+        let auth = registered_authenticator();
+        (auth.credential_id().expect("id"), auth.user_handle().expect("handle"))
+    })
+}
+
+/// The authenticator holding the registered credential (its private key signs assertions).
+pub fn registered_authenticator() -> &'static actix_passkeys::testing::SoftAuthenticator {
+    static AUTH: OnceLock<actix_passkeys::testing::SoftAuthenticator> = OnceLock::new();
+    AUTH.get_or_init(|| {
         futures_executor::block_on(async {
             let svc = service();
             let mut auth = actix_passkeys::testing::SoftAuthenticator::new(ORIGIN).expect("authenticator");
@@ -36,7 +51,7 @@ pub fn registered() -> &'static (Vec<u8>, Vec<u8>) {
             let credential = auth.register(&options["publicKey"]).await.expect("register");
             let input = serde_json::from_value(json!({"credential": credential, "state": options["state"]})).expect("input");
             svc.finish_registration(input).await.expect("finish");
-            (auth.credential_id().expect("id"), auth.user_handle().expect("handle"))
+            auth
         })
     })
 }

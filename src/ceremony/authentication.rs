@@ -197,7 +197,7 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
     let rsp = &input.credential;
     let cred_id = Some(b64url(&rsp.raw_id));
     let bound = payload.user_id.as_deref();
-    super::check_credential_id(&rsp.id, &rsp.raw_id)
+    super::check_credential_id(&rsp.type_, &rsp.id, &rsp.raw_id)
         .map_err(|e| engine.fail(AuditEventKind::AuthenticationFailed, bound, None, e))?;
     let stored = credentials.get(&rsp.raw_id).await.map_err(|e| {
         engine.fail(

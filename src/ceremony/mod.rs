@@ -59,8 +59,18 @@ pub(crate) fn check_user_id(user_id: &str) -> Result<(), PasskeyError> {
     Ok(())
 }
 
-/// Refuses a response whose `id` is not the base64url (unpadded) encoding of its `rawId`.
-pub(crate) fn check_credential_id(id: &str, raw_id: &[u8]) -> Result<(), PasskeyError> {
+/// Refuses a response whose `type` is not `public-key`, or whose `id` is not the base64url
+/// (unpadded) encoding of its `rawId`.
+pub(crate) fn check_credential_id(
+    type_: &str,
+    id: &str,
+    raw_id: &[u8],
+) -> Result<(), PasskeyError> {
+    if type_ != "public-key" {
+        return Err(PasskeyError::InvalidRequest(
+            "credential.type must be \"public-key\".",
+        ));
+    }
     if id
         .as_bytes()
         .ct_eq(crate::model::b64url(raw_id).as_bytes())

@@ -222,7 +222,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let user_id = payload.user.id.as_str();
     let reg = &input.credential;
     let cred_id = Some(b64url(&reg.raw_id));
-    super::check_credential_id(&reg.id, &reg.raw_id)
+    super::check_credential_id(&reg.type_, &reg.id, &reg.raw_id)
         .map_err(|e| engine.fail(AuditEventKind::RegistrationFailed, Some(user_id), None, e))?;
     if !origin::accepted(&engine.config, &reg.response.client_data_json) {
         return Err(engine.fail(

@@ -368,6 +368,57 @@ impl SoftAuthenticator {
     /// the server refuses what a real authenticator would never send.
     pub fn forge_assertion(&self, spec: &AssertionSpec) -> Result<Value, SoftAuthenticatorError> {
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+        use sha2::{Digest as _, Sha256};
+
+        let credential_id = self
+            .credential_id()
+            .ok_or_else(|| SoftAuthenticatorError("no passkey held".into()))?;
+        let mut auth_data = Sha256::digest(spec.rp_id.as_bytes()).to_vec();
+        auth_data.push(spec.flags);
+        auth_data.extend_from_slice(&spec.counter.to_be_bytes());
+        let mut client_data = json!({
+            "type": spec.type_,
+            "challenge": spec.challenge,
+            "origin": spec.origin,
+            "crossOrigin": spec.cross_origin,
+        });
+        if let Some(top) = &spec.top_origin {
+            client_data["topOrigin"] = json!(top);
+        }
+        let client_data = serde_json::to_vec(&client_data).map_err(err)?;
+        let signature = self.sign(&auth_data, &client_data)?;
+        let id = URL_SAFE_NO_PAD.encode(credential_id);
+        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+        Ok(json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64(&client_data),
+                "authenticatorData": b64(&auth_data),
+                "signature": b64(&signature),
+                "userHandle": spec.user_handle.as_deref().map(b64),
+            },
+            "clientExtensionResults": {},
+        }))
+    }
+
+    /// Signs `authenticatorData ‖ SHA-256(clientDataJSON)` with the held passkey's private key
+    /// (ES256) and returns the DER signature: the building block for assertions whose bytes a
+    /// test or fuzzer chooses itself (extension data, extra client data keys, odd lengths).
+    ///
+    /// ```
+    /// # actix_rt::System::new().block_on(async {
+    /// let auth = actix_passkeys::testing::SoftAuthenticator::new("http://localhost:8080")?;
+    /// assert!(auth.sign(b"auth data", b"{}").is_err(), "no passkey held yet");
+    /// # Ok::<(), actix_passkeys::testing::SoftAuthenticatorError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn sign(
+        &self,
+        authenticator_data: &[u8],
+        client_data_json: &[u8],
+    ) -> Result<Vec<u8>, SoftAuthenticatorError> {
         use p256::ecdsa::{signature::Signer as _, Signature, SigningKey};
         use passkey::crypto::coset::{cbor::Value as Cbor, Label};
         use sha2::{Digest as _, Sha256};
@@ -388,35 +439,9 @@ impl SoftAuthenticator {
             })
             .ok_or_else(|| SoftAuthenticatorError("not a P-256 private key".into()))?;
         let key = SigningKey::from_slice(&d).map_err(err)?;
-        let mut auth_data = Sha256::digest(spec.rp_id.as_bytes()).to_vec();
-        auth_data.push(spec.flags);
-        auth_data.extend_from_slice(&spec.counter.to_be_bytes());
-        let mut client_data = json!({
-            "type": spec.type_,
-            "challenge": spec.challenge,
-            "origin": spec.origin,
-            "crossOrigin": spec.cross_origin,
-        });
-        if let Some(top) = &spec.top_origin {
-            client_data["topOrigin"] = json!(top);
-        }
-        let client_data = serde_json::to_vec(&client_data).map_err(err)?;
-        let mut signed = auth_data.clone();
-        signed.extend_from_slice(&Sha256::digest(&client_data));
+        let mut signed = authenticator_data.to_vec();
+        signed.extend_from_slice(&Sha256::digest(client_data_json));
         let signature: Signature = key.sign(&signed);
-        let id = URL_SAFE_NO_PAD.encode(passkey.credential_id.to_vec());
-        let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-        Ok(json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64(&client_data),
-                "authenticatorData": b64(&auth_data),
-                "signature": b64(signature.to_der().as_bytes()),
-                "userHandle": spec.user_handle.as_deref().map(b64),
-            },
-            "clientExtensionResults": {},
-        }))
+        Ok(signature.to_der().as_bytes().to_vec())
     }
 }

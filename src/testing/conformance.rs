@@ -846,4 +846,187 @@ mod tests {
     async fn a_counter_update_without_compare_and_swap_fails() {
         check_credential_store(&NoCas::default()).await;
     }
+
+    /// Returns `Pending` once (waking itself), so that other futures polled together run
+    /// between a read and a write.
+    async fn yield_now() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Runs a check and returns its panic message (`None` when it passed).
+    async fn failure_of(check: impl Future<Output = ()>) -> Option<String> {
+        use futures_util::FutureExt as _;
+        match std::panic::AssertUnwindSafe(check).catch_unwind().await {
+            Ok(()) => None,
+            Err(panic) => Some(
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// A challenge store whose `take` is two steps: it reads the record, yields, then deletes.
+    /// Sequentially it is single-use; concurrently every `take` that read before the first
+    /// delete returns the record.
+    #[derive(Debug, Default)]
+    struct ReadYieldDelete(std::sync::Mutex<Vec<(String, ChallengeRecord)>>);
+
+    impl ChallengeStore for ReadYieldDelete {
+        type Error = crate::store::memory::MemoryStoreError;
+        fn put(
+            &self,
+            handle: &str,
+            record: ChallengeRecord,
+        ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+            self.0.lock().unwrap().push((handle.to_owned(), record));
+            std::future::ready(Ok(()))
+        }
+        async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
+            let found = self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(h, _)| h == handle)
+                .map(|(_, r)| r.clone());
+            yield_now().await;
+            self.0.lock().unwrap().retain(|(h, _)| h != handle);
+            Ok(found)
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_take_that_reads_yields_then_deletes_fails_the_concurrent_case() {
+        let failure = failure_of(check_challenge_store(&ReadYieldDelete::default())).await;
+        let failure = failure.expect("the kit must refuse a non-atomic take");
+        // Every sequential property held; the concurrent one caught it.
+        assert!(
+            failure.starts_with(
+                "challenge store: single use under concurrent takes: 64 of 64 concurrent `take`s"
+            ),
+            "{failure}"
+        );
+    }
+
+    /// A credential store whose `update_usage` reads, yields, then writes: a compare that is
+    /// not atomic with its swap.
+    #[derive(Debug, Default)]
+    struct ReadYieldWrite(MemoryCredentialStore);
+
+    impl CredentialStore for ReadYieldWrite {
+        type Error = crate::store::memory::MemoryStoreError;
+        fn insert(&self, c: &Credential) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.insert(c)
+        }
+        fn get(
+            &self,
+            id: &[u8],
+        ) -> impl Future<Output = Result<Option<Credential>, Self::Error>> + Send {
+            self.0.get(id)
+        }
+        fn list_for_user(
+            &self,
+            user_id: &str,
+        ) -> impl Future<Output = Result<Vec<Credential>, Self::Error>> + Send {
+            self.0.list_for_user(user_id)
+        }
+        async fn update_usage(&self, u: &UsageUpdate) -> Result<bool, Self::Error> {
+            let current = self.0.get(&u.credential_id).await?;
+            let matches = current
+                .is_some_and(|c| c.sign_count == u.old_sign_count && c.disabled_at.is_none());
+            yield_now().await;
+            if !matches {
+                return Ok(false);
+            }
+            // Write unconditionally (the compare was done above).
+            let mut write = u.clone();
+            write.old_sign_count = self
+                .0
+                .get(&u.credential_id)
+                .await?
+                .map_or(u.old_sign_count, |c| c.sign_count);
+            self.0.update_usage(&write).await
+        }
+        fn disable(
+            &self,
+            id: &[u8],
+            at: DateTime<Utc>,
+            reason: &str,
+        ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.disable(id, at, reason)
+        }
+        fn rename(
+            &self,
+            user_id: &str,
+            id: &[u8],
+            name: &str,
+        ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.rename(user_id, id, name)
+        }
+        fn delete(
+            &self,
+            user_id: &str,
+            id: &[u8],
+        ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.delete(user_id, id)
+        }
+    }
+
+    #[actix_rt::test]
+    async fn an_update_that_reads_yields_then_writes_fails_the_concurrent_case() {
+        let failure = failure_of(check_credential_store(&ReadYieldWrite::default())).await;
+        let failure = failure.expect("the kit must refuse a non-atomic compare-and-swap");
+        assert!(
+            failure.starts_with(
+                "credential store: update_usage is one compare-and-swap: 32 of 32 concurrent"
+            ),
+            "{failure}"
+        );
+    }
+
+    /// The two broken stores above are correct when called one at a time: so it is the
+    /// kit's concurrent case, not a sequential one, that catches them.
+    #[actix_rt::test]
+    async fn the_broken_stores_pass_sequential_use() {
+        let challenges = ReadYieldDelete::default();
+        let record = challenge(
+            Ceremony::Authentication,
+            Utc::now(),
+            Duration::seconds(60),
+            "{}".into(),
+        );
+        challenges.put("h", record.clone()).await.unwrap();
+        assert_eq!(challenges.take("h").await.unwrap(), Some(record));
+        assert_eq!(challenges.take("h").await.unwrap(), None);
+
+        let credentials = ReadYieldWrite::default();
+        let c = sparse_credential("u", Utc::now());
+        assert!(credentials.insert(&c).await.unwrap());
+        let u = UsageUpdate {
+            credential_id: c.credential_id.clone(),
+            old_sign_count: c.sign_count,
+            new_sign_count: c.sign_count + 1,
+            backup_eligible: false,
+            backup_state: false,
+            used_at: Utc::now(),
+        };
+        assert!(credentials.update_usage(&u).await.unwrap());
+        assert!(
+            !credentials.update_usage(&u).await.unwrap(),
+            "a stale update is refused"
+        );
+    }
 }

@@ -8,14 +8,19 @@
 //! [`check_challenge_store`] and [`check_credential_store`] check the properties the ceremonies
 //! rely on (single use, atomic counter updates, ownership, …) against any store; see
 //! [`conformance`].
+//!
+//! [`RacingCredentialStore`] holds counter updates at a barrier so that a test of concurrent
+//! sign-ins reaches the store's compare-and-swap on purpose.
 
 mod authenticator;
 pub mod conformance;
+mod race;
 
 pub use self::{
     authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError},
     conformance::{
         check_challenge_store, check_challenge_store_with_clock, check_credential_store,
     },
+    race::RacingCredentialStore,
 };
 pub use crate::clock::FrozenClock;

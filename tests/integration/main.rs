@@ -14,11 +14,14 @@ mod custom_flow_example;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_stores;
 mod fixtures;
+mod fuzz;
+mod http;
 mod negative;
 mod properties;
 #[path = "../../examples/common/mod.rs"]
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
 mod quickstart_app;
+mod races;
 mod review_attacks;
 mod routes;
 mod sessions;
@@ -72,6 +75,10 @@ macro_rules! route_suite {
             challenge_of_another_tenant_is_not_found,
             logout_cancels_pending_registration,
             challenge_records_name_tenant_and_user,
+        );
+        crate::race_tests!($backend;
+            one_state_finished_64_times_over_http_signs_in_once,
+            racing_sign_ins_with_one_counter_lose_at_the_compare_and_swap,
         );
     };
 }

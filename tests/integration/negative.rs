@@ -415,7 +415,7 @@ async fn registration_matrix() {
     m.check("body invalid, state kept", &r, 400, "invalid_request");
     let ok = app.post(finish, body.clone()).await;
     ok.assert_ok();
-    let mut before = snapshot(&ctx).await;
+    let before = snapshot(&ctx).await;
     m.check(
         "replayed state",
         &app.post(finish, body).await,
@@ -466,7 +466,7 @@ async fn registration_matrix() {
     }
     // Back to alice's passkey sign-in (identifying bob above ended it); it moves her counter.
     app.sign_in(&mut alice, None).await.assert_ok();
-    before = snapshot(&ctx).await;
+    let before = snapshot(&ctx).await;
 
     // A state from another rp config (sharing the challenge store) does not verify here.
     let other = ctx
