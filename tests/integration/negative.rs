@@ -464,6 +464,7 @@ async fn registration_matrix() {
             "credential_already_exists",
         );
     }
+    assert_eq!(snapshot(&ctx).await, before, "store changed");
     // Back to alice's passkey sign-in (identifying bob above ended it); it moves her counter.
     app.sign_in(&mut alice, None).await.assert_ok();
     let before = snapshot(&ctx).await;
