@@ -41,10 +41,11 @@ fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, MemoryStoreError> {
 
 #[derive(Debug, Default)]
 struct Pending {
-    records: HashMap<String, ChallengeRecord>,
+    /// Keyed by the SHA-256 of the handle ([`super::handle_digest`]), never the handle.
+    records: HashMap<[u8; 32], ChallengeRecord>,
     /// Insertion order with each record's eviction time; entries whose record was already taken
     /// are skipped when they reach the front.
-    order: VecDeque<(DateTime<Utc>, String)>,
+    order: VecDeque<(DateTime<Utc>, [u8; 32])>,
 }
 
 /// Bounded, expiring, single-use challenge store in process memory.
@@ -105,6 +106,7 @@ impl MemoryChallengeStore {
     }
 
     fn put_now(&self, handle: &str, record: ChallengeRecord) -> Result<(), MemoryStoreError> {
+        let key = super::handle_digest(handle);
         let now = self.clock.now();
         let grace = chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero());
         let mut pending = lock(&self.inner)?;
@@ -119,10 +121,8 @@ impl MemoryChallengeStore {
             let Pending { records, order } = &mut *pending;
             order.retain(|(_, h)| records.contains_key(h));
         }
-        pending
-            .order
-            .push_back((record.expires_at + grace, handle.to_owned()));
-        pending.records.insert(handle.to_owned(), record);
+        pending.order.push_back((record.expires_at + grace, key));
+        pending.records.insert(key, record);
         Ok(())
     }
 }
@@ -196,7 +196,8 @@ impl ChallengeStore for MemoryChallengeStore {
         &self,
         handle: &str,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send {
-        ready(lock(&self.inner).map(|mut p| p.records.remove(handle)))
+        let key = super::handle_digest(handle);
+        ready(lock(&self.inner).map(|mut p| p.records.remove(&key)))
     }
 }
 
@@ -365,6 +366,21 @@ mod tests {
             created_at: now,
             expires_at: now + chrono::Duration::seconds(ttl_secs),
         }
+    }
+
+    /// A handle is the bearer secret of a ceremony: a heap dump, or a `{:?}` of the store in a
+    /// log line, must not show one.
+    #[actix_rt::test]
+    async fn handles_are_not_kept_in_clear() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new().with_clock(Arc::new(clock.clone()));
+        let handle = "Zm9vYmFyLWEtaGFuZGxlLXRoYXQtaXMtc2VjcmV0";
+        store.put(handle, record(&clock, 60)).await.unwrap();
+        let dump = format!("{:?}", store.inner.lock().unwrap());
+        assert!(!dump.contains(handle), "{dump}");
+        assert!(!format!("{store:?}").contains(handle));
+        assert!(store.take(handle).await.unwrap().is_some());
+        assert!(store.take(handle).await.unwrap().is_none());
     }
 
     #[actix_rt::test]

@@ -22,6 +22,14 @@ pub mod memory;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
+/// What every shipped challenge store keeps instead of a handle: its SHA-256. A handle is the
+/// bearer secret of a begun ceremony; a read of the store (a dump, a backup, `MONITOR`, a
+/// `{:?}` in a log line) within the TTL must not be enough to finish someone's ceremony.
+pub(crate) fn handle_digest(handle: &str) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(handle.as_bytes()).into()
+}
+
 /// Which ceremony a challenge was issued for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

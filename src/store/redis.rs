@@ -56,7 +56,6 @@ use bb8_redis::{
     redis::{self, AsyncCommands as _, RedisError},
     RedisConnectionManager,
 };
-use sha2::{Digest as _, Sha256};
 
 use super::{memory::EXPIRED_GRACE, ChallengeRecord, ChallengeStore};
 
@@ -231,7 +230,7 @@ impl RedisChallengeStore {
 
     /// The Redis key of `handle`: the prefix and the hex SHA-256 of the handle.
     fn key(&self, handle: &str) -> String {
-        let digest = Sha256::digest(handle.as_bytes());
+        let digest = super::handle_digest(handle);
         let mut key = String::with_capacity(self.prefix.len() + 64);
         key.push_str(&self.prefix);
         for byte in digest {

@@ -103,8 +103,7 @@ fn grace() -> chrono::Duration {
 
 /// The key of a challenge row: SHA-256 of the handle.
 fn handle_hash(handle: &str) -> Vec<u8> {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(handle.as_bytes()).to_vec()
+    super::handle_digest(handle).to_vec()
 }
 
 /// Counts `put`s; true once every [`PURGE_EVERY`].
