@@ -167,11 +167,13 @@ async fn no_secret_reaches_the_log() {
     }
 }
 
-/// A user id or device name with a line break must not start a forged line in the log: user
-/// text is escaped in every record (here the audit line of a sign-in begun for that "user").
+/// A user id or device name with a line break must not start a forged line in the log: such
+/// user ids and device names are refused (400), and what is logged of user text is escaped, so
+/// a `userId` that smuggles its own `key=value` pairs stays one quoted token.
 #[actix_rt::test]
 async fn forged_log_lines_are_escaped() {
     const FORGED: &str = "x\nauthentication_succeeded user=admin";
+    const SMUGGLED: &str = "x\" reason=- authentication_succeeded user=admin";
     let capture = capture();
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
@@ -180,9 +182,15 @@ async fn forged_log_lines_are_escaped() {
         .build()
         .unwrap();
     let mut app = ctx.app_with(passkeys).await;
-    let begin = app.auth_begin(Some(FORGED)).await;
+    app.post(
+        "/auth/passkeys/authenticate/begin",
+        serde_json::json!({ "userId": FORGED }),
+    )
+    .await
+    .assert_error(400, "invalid_request");
+    let begin = app.auth_begin(Some(SMUGGLED)).await;
     assert!(begin["state"].is_string());
-    app.signup(FORGED).await;
+    app.signup("carol").await;
     let mut body = app
         .registration(&mut SoftAuthenticator::new(ORIGIN).unwrap(), None)
         .await;
@@ -194,18 +202,22 @@ async fn forged_log_lines_are_escaped() {
     let ours: Vec<_> = records
         .iter()
         .filter(|(_, target, message)| {
-            target.starts_with("actix_passkeys") && message.contains("user=")
+            target.starts_with("actix_passkeys") && message.contains("authentication_began")
         })
         .collect();
     assert!(
-        ours.iter()
-            .any(|(_, _, m)| m.contains(r#"x\nauthentication_succeeded user=admin"#)),
-        "the forged id is logged, escaped: {ours:?}"
+        ours.iter().any(|(_, _, m)| m
+            .contains(r#"user="x\" reason=- authentication_succeeded user=admin" credential=-"#)),
+        "the smuggled id is logged as one escaped, quoted token: {ours:?}"
     );
     for (level, target, message) in &records {
         assert!(
             !message.contains("\nauthentication_succeeded"),
             "a forged line in a {level} record of {target}: {message:?}"
+        );
+        assert!(
+            !message.contains(r#"user=x" reason"#),
+            "an unescaped user id in a {level} record of {target}: {message:?}"
         );
     }
 }
