@@ -1175,3 +1175,37 @@ pub async fn long_authenticator_names_are_cut_to_fit<B: Backend>() {
     assert_eq!(name.chars().count(), 64, "{name}");
     assert!(long.replace('\u{202E}', "").starts_with(&name));
 }
+
+/// Resident key `required`: the options say so, and a credential the client reports as not
+/// discoverable (`credProps.rk: false`) is refused with 400 `attestation_verification_failed`
+/// and not stored (deleting the check fails this test); a discoverable one registers.
+pub async fn resident_key_required_refuses_a_non_discoverable_credential<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let passkeys = ctx
+        .builder(
+            config()
+                .resident_key(actix_passkeys::ResidentKey::Required)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    app.signup("alice").await;
+    let mut body = app.registration(&mut authenticator(), None).await;
+    body["credential"]["clientExtensionResults"] = json!({"credProps": {"rk": false}});
+    app.post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_error(400, "attestation_verification_failed");
+    assert!(ctx.creds.list_for_user("alice").await.unwrap().is_empty());
+    let begin = app.post_empty("/auth/passkeys/register/begin").await;
+    assert_eq!(
+        begin.assert_ok()["publicKey"]["authenticatorSelection"]["residentKey"],
+        "required"
+    );
+    let id = app.register(&mut authenticator(), None).await.assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(stored(&ctx, &id).await.unwrap().discoverable, Some(true));
+}
