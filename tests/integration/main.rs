@@ -46,6 +46,7 @@ macro_rules! route_suite {
             counterless_authenticator_is_accepted,
             user_verification_required_is_enforced,
             user_verification_preferred_accepts_and_records,
+            user_verification_discouraged_asks_for_none_and_accepts_without,
             duplicate_credential_id_is_a_conflict,
             unknown_user_gets_stable_fake_credentials,
             management_checks_ownership,

@@ -423,6 +423,34 @@ pub async fn user_verification_preferred_accepts_and_records<B: Backend>() {
     assert_eq!(app.get("/me").await.body["userVerified"], false);
 }
 
+/// User verification `discouraged` is what the options ask for at both ceremonies, and a
+/// passkey used without UV registers and signs in, recorded as `userVerified: false`.
+pub async fn user_verification_discouraged_asks_for_none_and_accepts_without<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let config = config()
+        .user_verification(UserVerification::Discouraged)
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(ctx.builder(config).build().unwrap()).await;
+    app.signup("alice").await;
+    let begin = app.post_empty("/auth/passkeys/register/begin").await;
+    assert_eq!(
+        begin.assert_ok()["publicKey"]["authenticatorSelection"]["userVerification"],
+        "discouraged"
+    );
+    let mut lazy = authenticator().without_user_verification();
+    let id = app.register(&mut lazy, None).await.assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!stored(&ctx, &id).await.unwrap().user_verified);
+    app.logout().await;
+    let begin = app.auth_begin(Some("alice")).await;
+    assert_eq!(begin["publicKey"]["userVerification"], "discouraged");
+    app.sign_in(&mut lazy, Some("alice")).await.assert_ok();
+    assert_eq!(app.get("/me").await.body["userVerified"], false);
+}
+
 pub async fn duplicate_credential_id_is_a_conflict<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let mut app = ctx.app().await;
