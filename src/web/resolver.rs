@@ -44,8 +44,9 @@ pub trait UserResolver: Send + Sync + 'static {
     /// sign-in: a resolver that also accepts weaker or older evidence (a sign-up session, a
     /// "remember me" cookie) must refuse it here for a user who already has passkeys, with
     /// `Err(PasskeyError::NotAuthenticated)`, or whoever held such a session could add their
-    /// own key. The default calls [`resolve`](Self::resolve); the session resolver
-    /// ([`SessionUserResolver`](crate::SessionUserResolver)) overrides it that way.
+    /// own key. The default calls [`resolve`](Self::resolve), which is enough for the session
+    /// resolver ([`SessionUserResolver`](crate::SessionUserResolver)): its `resolve` already
+    /// refuses an identified session once the account has a passkey.
     fn resolve_for_registration(
         &self,
         req: HttpRequest,

@@ -372,13 +372,6 @@ impl UserResolver for SessionUserResolver {
     ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
         Box::pin(session_user(req))
     }
-
-    fn resolve_for_registration(
-        &self,
-        req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(session_user(req))
-    }
 }
 
 #[cfg(test)]
