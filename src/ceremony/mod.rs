@@ -29,6 +29,8 @@ pub(crate) mod metadata;
 pub(crate) mod origin;
 pub(crate) mod registration;
 pub(crate) mod secret;
+#[cfg(test)]
+mod vectors;
 
 /// Bytes of randomness in a state handle (256 bits).
 const HANDLE_BYTES: usize = 32;
