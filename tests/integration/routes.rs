@@ -244,6 +244,16 @@ pub async fn state_of_the_other_ceremony_is_not_found<B: Backend>() {
     app.post("/auth/passkeys/register/finish", reg)
         .await
         .assert_error(400, "challenge_not_found");
+    // The ceremony is checked before the expiry: an expired registration state presented to
+    // the sign-in route names no sign-in ceremony at all, so it is not found (not expired).
+    let reg_state = app.post_empty("/auth/passkeys/register/begin").await.body["state"].clone();
+    let mut body = app.assertion(&mut auth, Some("alice")).await;
+    ctx.clock.advance(Duration::from_secs(301));
+    body["state"] = reg_state;
+    app.post("/auth/passkeys/authenticate/finish", body)
+        .await
+        .assert_error(400, "challenge_not_found");
+    assert_eq!(ctx.audit.count(AuditEventKind::ChallengeExpired), 0);
 }
 
 pub async fn foreign_credential_is_refused_username_first<B: Backend>() {
