@@ -108,6 +108,17 @@ mod tests {
             ("https://evil-example.com", false, false),
             ("https://.example.com", false, false),
             ("https://user@a.example.com", false, false),
+            ("https://user@example.com", false, false),
+            ("https://example.com?x=1", false, false),
+            ("https://EXAMPLE.com", false, false),
+            ("https://A.example.com", false, false),
+            ("https://example.com.:8443", false, false),
+            ("http://a.example.com", false, false),
+            ("https://a.example.com.", false, false),
+            ("https://a.example.com:443", false, false),
+            ("https://example.com.evil.net", false, false),
+            ("https://a.example.com.evil.net", false, false),
+            ("android:apk-key-hash:ABC", false, false),
             ("null", false, false),
         ];
         for (origin, in_exact, in_subs) in table {

@@ -107,7 +107,8 @@ def main():
     status, body = mallory.call("DELETE", SCOPE + f"/credentials/{credential_id}")
     check("DELETE of another user's credential is 404", status == 404 and error_code(body) == "not_found", body)
     status, body = mallory.call("POST", SCOPE + "/register/finish", {"credential": {}, "state": "x"})
-    check("error envelope", status == 400 and set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body)
+    check("error envelope", status == 400 and error_code(body) == "invalid_request" and set(body) == {"error"}
+          and set(body["error"]) == {"code", "message"}, body)
 
     status, body = alice.call("DELETE", SCOPE + f"/credentials/{credential_id}")
     check("DELETE own credential", status == 204, body)

@@ -17,6 +17,7 @@ mod fixtures;
 mod fuzz;
 mod http;
 mod negative;
+mod origins;
 mod properties;
 #[path = "../../examples/common/mod.rs"]
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]

@@ -126,13 +126,15 @@ const REGISTRATION_CODES: &[&str] = &[
     "attestation_verification_failed",
 ];
 
-/// Codes a damaged `authenticate/finish` body may get.
+/// Codes a damaged `authenticate/finish` body may get. One damaged field cannot reach
+/// `credential_not_found` (`id` and `rawId` are checked against each other first, so changing
+/// one of them is `invalid_request`) nor `clone_detected` (every byte the counter is read from
+/// is signed, and the signature is checked before the counter; each assertion is fresh, with a
+/// counter above the stored one).
 const AUTHENTICATION_CODES: &[&str] = &[
     "invalid_request",
     "challenge_not_found",
-    "credential_not_found",
     "assertion_verification_failed",
-    "clone_detected",
 ];
 
 /// Fields a ceremony does not read (or reads only as metadata), so damaging them may still

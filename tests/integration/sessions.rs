@@ -88,7 +88,14 @@ pub async fn refusing_hook_leaves_no_session<B: Backend>() {
         .assert_ok();
         app.cookie = None;
         let r = app.sign_in(&mut key, None).await;
+        // The hook's own answer, as the app wrote it (not our envelope).
         assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let own = if user == "blocked" {
+            "account locked"
+        } else {
+            ""
+        };
+        assert_eq!(String::from_utf8_lossy(&r.raw), own, "{user}");
         app.get("/me").await.assert_error(401, "not_authenticated");
         assert!(app.cookie.is_none(), "no session cookie was set");
     }
