@@ -356,6 +356,14 @@ mod tests {
     use super::*;
     use crate::{clock::FrozenClock, store::Ceremony};
 
+    /// Process memory is never shared between app instances, so a missing server secret is
+    /// not worth a warning with these stores (the trait's default answer).
+    #[test]
+    fn memory_stores_are_not_shared() {
+        assert!(!MemoryChallengeStore::new().is_shared());
+        assert!(!MemoryCredentialStore::new().is_shared());
+    }
+
     fn record(clock: &FrozenClock, ttl_secs: i64) -> ChallengeRecord {
         let now = clock.now();
         ChallengeRecord {
