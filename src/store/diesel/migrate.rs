@@ -172,3 +172,34 @@ pub(crate) mod sqlite {
         Ok(ran)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error says which step failed and keeps the database's own error as its source.
+    #[actix_rt::test]
+    async fn errors_say_what_failed_and_keep_their_cause() {
+        let e = MigrationError::Run(Box::new(std::io::Error::other("disk on fire")));
+        assert_eq!(e.to_string(), "a database migration failed");
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("disk on fire")
+        );
+        let e = MigrationError::Connect(::diesel::ConnectionError::BadConnection("refused".into()));
+        assert_eq!(
+            e.to_string(),
+            "could not connect to the database to run migrations"
+        );
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("refused")
+        );
+        let e = blocking::<()>(|| panic!("migration thread died"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, MigrationError::Task(_)));
+        assert_eq!(e.to_string(), "the migration task did not complete");
+        assert!(e.source().is_some());
+    }
+}
