@@ -275,3 +275,98 @@ pub(crate) fn new_handle() -> String {
     rand::rng().fill_bytes(&mut bytes);
     crate::model::b64url(&bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{
+        audit::NoopAuditSink,
+        clock::SystemClock,
+        store::{memory::MemoryChallengeStore, ChallengeRecord},
+    };
+
+    const SECRET: &[u8] = b"ceremony unit tests' server secret";
+
+    fn engine() -> Engine {
+        let config = PasskeyConfig::builder("example.com", "Example")
+            .origin("https://example.com")
+            .build()
+            .expect("config");
+        Engine::new(
+            config,
+            SECRET,
+            Arc::new(SystemClock),
+            Arc::new(NoopAuditSink),
+        )
+        .expect("engine")
+    }
+
+    /// A challenge store that counts the handles it is asked to take.
+    #[derive(Default)]
+    struct CountingTakes {
+        inner: MemoryChallengeStore,
+        takes: AtomicUsize,
+    }
+
+    impl ChallengeStore for CountingTakes {
+        type Error = <MemoryChallengeStore as ChallengeStore>::Error;
+
+        async fn put(&self, handle: &str, record: ChallengeRecord) -> Result<(), Self::Error> {
+            self.inner.put(handle, record).await
+        }
+
+        async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
+            self.takes.fetch_add(1, Ordering::SeqCst);
+            self.inner.take(handle).await
+        }
+    }
+
+    /// An empty handle or one longer than any this crate issues (43 characters; 128 allowed)
+    /// names no ceremony and is refused before the store is asked.
+    #[actix_rt::test]
+    async fn malformed_handles_never_reach_the_store() {
+        let engine = engine();
+        let store = CountingTakes::default();
+        for handle in [String::new(), "a".repeat(129), "a".repeat(4096)] {
+            let got = engine
+                .consume::<_, serde_json::Value>(&store, &handle, Ceremony::Authentication)
+                .await;
+            assert!(
+                matches!(got, Err(PasskeyError::ChallengeNotFound)),
+                "{got:?}"
+            );
+        }
+        assert_eq!(store.takes.load(Ordering::SeqCst), 0);
+        for handle in ["a".repeat(128), new_handle()] {
+            let got = engine
+                .consume::<_, serde_json::Value>(&store, &handle, Ceremony::Authentication)
+                .await;
+            assert!(
+                matches!(got, Err(PasskeyError::ChallengeNotFound)),
+                "{got:?}"
+            );
+        }
+        assert_eq!(
+            store.takes.load(Ordering::SeqCst),
+            2,
+            "well-formed handles are looked up"
+        );
+    }
+
+    /// The engine's `Debug` (part of `Passkeys`' own) names the tenant and shows nothing of the
+    /// server secret or the keys derived from it.
+    #[test]
+    fn engine_debug_names_the_rp_id_and_hides_the_secret() {
+        let engine = engine();
+        let shown = format!("{engine:?}");
+        assert!(shown.starts_with("Engine {"), "{shown}");
+        assert!(shown.contains("rp_id: \"example.com\""), "{shown}");
+        assert!(!shown.contains("ceremony unit tests"), "{shown}");
+        assert!(
+            !shown.contains(&format!("{:?}", engine.secret.fake_id_key())),
+            "{shown}"
+        );
+    }
+}

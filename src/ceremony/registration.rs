@@ -149,9 +149,14 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             AttestationPreference::Direct => AttestationConveyancePreference::Direct,
         })
         .user_verification_policy(engine.uv_policy())
+        // Every extension named, none by default: `credProps` tells whether the passkey is
+        // discoverable; `uvm` (webauthn-rs's default) left WebAuthn Level 3 and no browser has it.
         .extensions(Some(RequestRegistrationExtensions {
+            cred_protect: None,
+            uvm: None,
             cred_props: Some(true),
-            ..Default::default()
+            min_pin_length: None,
+            hmac_create_secret: None,
         }))
         .require_resident_key(config.resident_key == ResidentKey::Required)
         .authenticator_attachment(config.attachment.map(|a| match a {

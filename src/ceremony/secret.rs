@@ -65,23 +65,57 @@ impl ServerSecret {
     /// no `transports`), chosen deterministically from the id under the secret, with rough
     /// real-world weights.
     pub(crate) fn fake_transports(&self, fake_id: &[u8]) -> Option<Vec<AuthenticatorTransport>> {
-        use AuthenticatorTransport::{Ble, Hybrid, Internal, Nfc, Usb};
-        let pick = hmac(&self.fake_transports, &[fake_id])[0];
-        Some(match pick {
-            0..=111 => vec![Hybrid, Internal],
-            112..=167 => vec![Internal],
-            168..=195 => vec![Nfc, Usb],
-            196..=215 => vec![Usb],
-            216..=227 => vec![Hybrid],
-            228..=235 => vec![Ble, Nfc, Usb],
-            _ => return None,
-        })
+        transport_set(hmac(&self.fake_transports, &[fake_id])[0])
     }
+}
+
+/// The transport set for one keyed byte: the weights (out of 256) are 112 hybrid+internal, 56
+/// internal, 28 nfc+usb, 20 usb, 12 hybrid, 8 ble+nfc+usb and 20 none.
+fn transport_set(pick: u8) -> Option<Vec<AuthenticatorTransport>> {
+    use AuthenticatorTransport::{Ble, Hybrid, Internal, Nfc, Usb};
+    Some(match pick {
+        0..=111 => vec![Hybrid, Internal],
+        112..=167 => vec![Internal],
+        168..=195 => vec![Nfc, Usb],
+        196..=215 => vec![Usb],
+        216..=227 => vec![Hybrid],
+        228..=235 => vec![Ble, Nfc, Usb],
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented weights, pinned at every boundary.
+    #[test]
+    fn transport_sets_follow_their_weights() {
+        use AuthenticatorTransport::{Ble, Hybrid, Internal, Nfc, Usb};
+        let cases: [(u8, Option<Vec<AuthenticatorTransport>>); 14] = [
+            (0, Some(vec![Hybrid, Internal])),
+            (111, Some(vec![Hybrid, Internal])),
+            (112, Some(vec![Internal])),
+            (167, Some(vec![Internal])),
+            (168, Some(vec![Nfc, Usb])),
+            (195, Some(vec![Nfc, Usb])),
+            (196, Some(vec![Usb])),
+            (215, Some(vec![Usb])),
+            (216, Some(vec![Hybrid])),
+            (227, Some(vec![Hybrid])),
+            (228, Some(vec![Ble, Nfc, Usb])),
+            (235, Some(vec![Ble, Nfc, Usb])),
+            (236, None),
+            (255, None),
+        ];
+        for (pick, want) in cases {
+            assert_eq!(
+                format!("{:?}", transport_set(pick)),
+                format!("{want:?}"),
+                "pick {pick}"
+            );
+        }
+    }
 
     #[test]
     fn derivations_are_separated_and_keyed() {

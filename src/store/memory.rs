@@ -111,10 +111,10 @@ impl MemoryChallengeStore {
         let grace = chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero());
         let mut pending = lock(&self.inner)?;
         evict(&mut pending, now);
-        while pending.records.len() >= self.capacity {
-            if !evict_oldest(&mut pending) {
-                break;
-            }
+        if pending.records.len() >= self.capacity {
+            // One eviction is enough: inserts stop at the capacity, and every record held has
+            // an entry in the insertion order, so this drops exactly one.
+            evict_oldest(&mut pending);
         }
         if pending.order.len() >= self.capacity.saturating_mul(2) {
             // Many records were taken before expiring; drop their stale order entries.
@@ -356,6 +356,14 @@ mod tests {
     use super::*;
     use crate::{clock::FrozenClock, store::Ceremony};
 
+    /// Process memory is never shared between app instances, so a missing server secret is
+    /// not worth a warning with these stores (the trait's default answer).
+    #[test]
+    fn memory_stores_are_not_shared() {
+        assert!(!MemoryChallengeStore::new().is_shared());
+        assert!(!MemoryCredentialStore::new().is_shared());
+    }
+
     fn record(clock: &FrozenClock, ttl_secs: i64) -> ChallengeRecord {
         let now = clock.now();
         ChallengeRecord {
@@ -451,5 +459,93 @@ mod tests {
             p.records.capacity(),
             p.order.capacity()
         );
+    }
+
+    #[actix_rt::test]
+    async fn is_empty_follows_the_records() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new().with_clock(Arc::new(clock.clone()));
+        assert!(store.is_empty());
+        store.put("h", record(&clock, 60)).await.unwrap();
+        assert!(!store.is_empty());
+        store.take("h").await.unwrap();
+        assert!(store.is_empty());
+    }
+
+    /// A record is kept exactly `EXPIRED_GRACE` past its expiry: dropped by the first insert
+    /// at that instant, not one tick later.
+    #[actix_rt::test]
+    async fn expired_records_go_at_the_end_of_the_grace_not_later() {
+        let clock = FrozenClock::new();
+        let store = MemoryChallengeStore::new().with_clock(Arc::new(clock.clone()));
+        store.put("old", record(&clock, 300)).await.unwrap();
+        clock.advance(Duration::from_secs(300) + EXPIRED_GRACE - Duration::from_secs(1));
+        store.put("a", record(&clock, 300)).await.unwrap();
+        assert_eq!(store.len(), 2, "still within the grace");
+        clock.advance(Duration::from_secs(1));
+        store.put("b", record(&clock, 300)).await.unwrap();
+        assert_eq!(store.len(), 2, "dropped at the end of the grace");
+        assert!(store.take("old").await.unwrap().is_none());
+    }
+
+    /// A pending table with room for `slots` records and `slots` order entries, holding
+    /// `records` records and `order` order entries (`shrink` treats the two apart).
+    fn pending(slots: usize, records: usize, order: usize) -> Pending {
+        let clock = FrozenClock::new();
+        let mut p = Pending {
+            records: HashMap::with_capacity(slots),
+            order: VecDeque::with_capacity(slots),
+        };
+        for i in 0..records.max(order) {
+            let key = super::super::handle_digest(&format!("h{i}"));
+            if i < order {
+                p.order.push_back((clock.now(), key));
+            }
+            if i < records {
+                p.records.insert(key, record(&clock, 60));
+            }
+        }
+        p
+    }
+
+    fn capacities(p: &Pending) -> (usize, usize) {
+        (p.records.capacity(), p.order.capacity())
+    }
+
+    /// A big table less than a quarter full is given back, keeping room for twice what it
+    /// holds; a quarter full, or small (at most `SHRINK_MIN_SLOTS` slots), it is left alone.
+    #[test]
+    fn shrink_gives_back_only_big_sparse_tables() {
+        let (records, order) = capacities(&pending(3_000, 0, 0));
+        assert!(records > SHRINK_MIN_SLOTS && order > SHRINK_MIN_SLOTS);
+        assert!(records / 4 > 300 && order / 4 > 300);
+        // Exactly a quarter full: kept.
+        let mut p = pending(3_000, records / 4, order / 4);
+        shrink(&mut p);
+        assert_eq!(capacities(&p), (records, order), "a quarter full is kept");
+        // One less: shrunk, to room for twice the length.
+        for n in [records.min(order) / 4 - 1, 300] {
+            let mut p = pending(3_000, n, n);
+            shrink(&mut p);
+            let (r, o) = capacities(&p);
+            assert!(
+                r < records && r >= 2 * n,
+                "map of {n}: {r} of {records} slots"
+            );
+            assert!(
+                o < order && o >= 2 * n,
+                "queue of {n}: {o} of {order} slots"
+            );
+        }
+        // Small tables, however sparse, are never shrunk; `SHRINK_MIN_SLOTS` slots is small.
+        let mut p = pending(100, 2, 2);
+        let small = capacities(&p);
+        shrink(&mut p);
+        assert_eq!(capacities(&p), small);
+        let mut p = pending(SHRINK_MIN_SLOTS, 0, 0);
+        let exact = p.order.capacity();
+        assert_eq!(exact, SHRINK_MIN_SLOTS);
+        shrink(&mut p);
+        assert_eq!(p.order.capacity(), exact);
     }
 }

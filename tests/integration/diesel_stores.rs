@@ -173,10 +173,18 @@ async fn challenge_lifetime<S: ChallengeStore>(
     store.put("h3", record(10)).await.unwrap();
     store.put("h4", record(10)).await.unwrap();
     store.put("h5", record(300)).await.unwrap();
+    store.put("h6", record(50)).await.unwrap();
+    store.put("h7", record(15)).await.unwrap();
     clock.advance(Duration::from_secs(80));
     assert_eq!(store.take("h3").await.unwrap(), None);
-    assert_eq!(delete_expired(store).await, 1, "h4 purged, h5 kept");
+    assert_eq!(
+        delete_expired(store).await,
+        2,
+        "h4 and h7 purged; h5 (pending) and h6 (expired 30 s ago, within the grace) kept"
+    );
+    assert!(store.take("h6").await.unwrap().is_some());
     assert!(store.take("h5").await.unwrap().is_some());
+    assert_eq!(delete_expired(store).await, 0);
 }
 
 #[cfg(feature = "sqlite")]

@@ -104,7 +104,11 @@ pub async fn registration_records_metadata<B: Backend>() {
     );
     assert_eq!(pk["authenticatorSelection"]["residentKey"], "preferred");
     assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
-    assert_eq!(pk["extensions"]["credProps"], true);
+    assert_eq!(
+        pk["extensions"],
+        json!({"credProps": true}),
+        "only credProps is asked for"
+    );
     let response = auth.register(pk).await.unwrap();
     let r = app
         .post(

@@ -129,26 +129,35 @@ pub(crate) mod sqlite {
     /// ```
     pub async fn run_migrations(path: &str) -> Result<usize, MigrationError> {
         let path = crate::store::diesel::sqlite::file_path(path).to_owned();
-        blocking(move || {
-            // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database
-            // is locked" at once (no busy wait) when several processes race for it: retry a
-            // bounded number of times.
-            let mut attempts = 0;
-            loop {
-                match migrate_once(&path) {
-                    Err(e) if attempts < 50 && is_locked(&e) => {
-                        attempts += 1;
-                        std::thread::sleep(std::time::Duration::from_millis(100));
-                    }
-                    result => break result,
+        blocking(move || retry_while_locked(|| migrate_once(&path), LOCK_PAUSE)).await
+    }
+
+    /// How often a run that found the database locked is retried, and how long it waits.
+    const LOCK_RETRIES: u32 = 50;
+    const LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// Runs `op` until it succeeds, fails with anything but "database is locked", or has been
+    /// retried [`LOCK_RETRIES`] times. Switching a new file to WAL needs an exclusive lock, and
+    /// SQLite answers "database is locked" at once (no busy wait) when several processes race
+    /// for it.
+    pub(super) fn retry_while_locked<T>(
+        mut op: impl FnMut() -> Result<T, MigrationError>,
+        pause: std::time::Duration,
+    ) -> Result<T, MigrationError> {
+        let mut attempts = 0;
+        loop {
+            match op() {
+                Err(e) if attempts < LOCK_RETRIES && is_locked(&e) => {
+                    attempts += 1;
+                    std::thread::sleep(pause);
                 }
+                result => break result,
             }
-        })
-        .await
+        }
     }
 
     /// Whether the cause is SQLite's "database is locked" (`SQLITE_BUSY`).
-    fn is_locked(e: &MigrationError) -> bool {
+    pub(super) fn is_locked(e: &MigrationError) -> bool {
         let cause = match e {
             MigrationError::Connect(c) => c.to_string(),
             MigrationError::Run(r) => r.to_string(),
@@ -170,5 +179,88 @@ pub(crate) mod sqlite {
             log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
         }
         Ok(ran)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error says which step failed and keeps the database's own error as its source.
+    #[actix_rt::test]
+    async fn errors_say_what_failed_and_keep_their_cause() {
+        let e = MigrationError::Run(Box::new(std::io::Error::other("disk on fire")));
+        assert_eq!(e.to_string(), "a database migration failed");
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("disk on fire")
+        );
+        let e = MigrationError::Connect(::diesel::ConnectionError::BadConnection("refused".into()));
+        assert_eq!(
+            e.to_string(),
+            "could not connect to the database to run migrations"
+        );
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("refused")
+        );
+        let e = blocking::<()>(|| panic!("migration thread died"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, MigrationError::Task(_)));
+        assert_eq!(e.to_string(), "the migration task did not complete");
+        assert!(e.source().is_some());
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn locked() -> MigrationError {
+        MigrationError::Run(Box::new(std::io::Error::other("database is locked")))
+    }
+
+    /// A locked database is retried, a bounded number of times; any other failure is not.
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn only_a_locked_database_is_retried_and_not_forever() {
+        use super::sqlite::{is_locked, retry_while_locked};
+        let pause = std::time::Duration::ZERO;
+        assert!(is_locked(&locked()));
+        assert!(!is_locked(&MigrationError::Run(Box::new(
+            std::io::Error::other("no such table")
+        ))));
+        let mut calls = 0;
+        let got = retry_while_locked(
+            || {
+                calls += 1;
+                if calls <= 3 {
+                    Err(locked())
+                } else {
+                    Ok(7)
+                }
+            },
+            pause,
+        );
+        assert_eq!((got.ok(), calls), (Some(7), 4));
+        let mut calls = 0;
+        let got = retry_while_locked::<()>(
+            || {
+                calls += 1;
+                Err(locked())
+            },
+            pause,
+        );
+        assert!(got.is_err());
+        assert_eq!(calls, 51, "one run and 50 retries");
+        let mut calls = 0;
+        let got = retry_while_locked::<()>(
+            || {
+                calls += 1;
+                Err(MigrationError::Run(Box::new(std::io::Error::other(
+                    "syntax error",
+                ))))
+            },
+            pause,
+        );
+        assert!(got.is_err());
+        assert_eq!(calls, 1, "other failures are not retried");
     }
 }

@@ -110,3 +110,26 @@ fn handle_hash(handle: &str) -> Vec<u8> {
 fn purge_due(counter: &AtomicU64) -> bool {
     counter.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pool_errors_are_unavailable() {
+        let pool = DieselStoreError::Pool(diesel_async::pooled_connection::bb8::RunError::TimedOut);
+        assert!(pool.is_unavailable());
+        assert!(!DieselStoreError::Query(::diesel::result::Error::NotFound).is_unavailable());
+        assert!(!DieselStoreError::InvalidRow("x").is_unavailable());
+    }
+
+    /// Long-expired challenge rows are purged on every `PURGE_EVERY`-th `put`, not before.
+    #[test]
+    fn purge_runs_once_every_purge_every_puts() {
+        let counter = AtomicU64::new(0);
+        let due: Vec<u64> = (1..=3 * PURGE_EVERY)
+            .filter(|_| purge_due(&counter))
+            .collect();
+        assert_eq!(due, [PURGE_EVERY, 2 * PURGE_EVERY, 3 * PURGE_EVERY]);
+    }
+}

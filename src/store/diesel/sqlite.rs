@@ -511,7 +511,26 @@ impl ChallengeStore for SqliteChallengeStore {
 
 #[cfg(test)]
 mod tests {
-    use super::file_path;
+    use super::{connect, file_path, SqliteChallengeStore, SqliteCredentialStore};
+
+    /// `Debug` (required of every public type) names the store and shows nothing of its pool
+    /// or file.
+    #[actix_rt::test]
+    async fn debug_names_the_store_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("debug.db");
+        let pool = connect(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("pool");
+        assert_eq!(
+            format!("{:?}", SqliteCredentialStore::new(pool.clone())),
+            "SqliteCredentialStore { .. }"
+        );
+        assert_eq!(
+            format!("{:?}", SqliteChallengeStore::new(pool)),
+            "SqliteChallengeStore { .. }"
+        );
+    }
 
     #[test]
     fn sqlite_urls_name_files() {
