@@ -60,6 +60,7 @@ mod clock;
 pub mod config;
 pub mod error;
 mod model;
+mod origin;
 pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
