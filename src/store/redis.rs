@@ -57,7 +57,7 @@ use bb8_redis::{
     RedisConnectionManager,
 };
 
-use super::{memory::EXPIRED_GRACE, ChallengeRecord, ChallengeStore};
+use super::{ChallengeRecord, ChallengeStore, EXPIRED_GRACE};
 
 /// The crate this store's pool comes from, re-exported so that the pool you build has exactly
 /// the `bb8`/`redis` versions the store expects (`bb8_redis::bb8`, `bb8_redis::redis`).
