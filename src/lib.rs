@@ -46,7 +46,7 @@
 //!   SQLite file (compiled in, nothing to install), with embedded migrations.
 //! - `postgres`: [`store::diesel::pg`] — credentials and challenges in PostgreSQL over
 //!   diesel-async and bb8 (pure Rust, no libpq), with embedded migrations.
-//! - `redis`: [`store::redis::RedisChallengeStore`] and [`store::redis::RedisRateLimit`] — challenges
+//! - `redis`: [`store::redis::RedisChallengeStore`] and [`rate_limit::RedisRateLimit`] — challenges
 //!   and rate-limit buckets in Redis (bb8-redis) for apps running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
 //! - `openapi`: the OpenAPI 3.1 document of the scope's routes at `<scope>/openapi.json`
@@ -60,6 +60,8 @@ mod clock;
 pub mod config;
 pub mod error;
 mod model;
+mod origin;
+pub mod rate_limit;
 pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -94,12 +96,12 @@ pub use self::{
         AuthenticationResult, Credential, CredentialView, PasskeyUser, UsageUpdate,
         MAX_DEVICE_NAME_CHARS,
     },
+    rate_limit::{
+        rate_limit_key, MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend,
+        MEMORY_RATE_LIMIT_KEYS,
+    },
     web::{
         extract::VerifiedAssertion,
-        rate_limit::{
-            rate_limit_key, MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend,
-            MEMORY_RATE_LIMIT_KEYS,
-        },
         resolver::{AuthenticatedHook, UserResolver},
         scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
         service::{PasskeysData, VerifiedRegistration},

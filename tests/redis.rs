@@ -412,7 +412,7 @@ async fn expired_replayed_and_cross_ceremony_states_over_redis() {
 
 #[actix_rt::test]
 async fn rate_limit_budget_is_shared_between_instances() {
-    use actix_passkeys::{store::redis::RedisRateLimit, RateLimit};
+    use actix_passkeys::rate_limit::{RateLimit, RedisRateLimit};
     let prefix = unique_prefix("rate");
     let clock = FrozenClock::new();
     let make = || {

@@ -12,12 +12,13 @@ use webauthn_rs_core::{
     },
 };
 
-use super::{metadata::transports, origin, Engine};
+use super::{metadata::transports, Engine};
 use crate::{
     audit::AuditEventKind,
     config::SignCountPolicy,
     error::PasskeyError,
     model::{b64url, AuthenticationResult, Credential, UsageUpdate},
+    origin,
     store::{Ceremony, ChallengeStore, CredentialStore},
 };
 

@@ -19,14 +19,14 @@ use webauthn_rs_core::{
 use crate::{
     audit::{self, AuditEvent, AuditEventKind, AuditSink},
     clock::Clock,
-    config::{Origin, PasskeyConfig, UserVerification},
+    config::{PasskeyConfig, UserVerification},
     error::PasskeyError,
+    origin::Origin,
     store::{Ceremony, ChallengeRecord, ChallengeStore},
 };
 
 pub(crate) mod authentication;
 pub(crate) mod metadata;
-pub(crate) mod origin;
 pub(crate) mod registration;
 pub(crate) mod secret;
 #[cfg(test)]

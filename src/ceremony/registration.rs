@@ -7,12 +7,13 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, origin, Engine};
+use super::{metadata, metadata::transports, Engine};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
     error::PasskeyError,
     model::{b64url, fit_device_name, validate_device_name, Credential, PasskeyUser},
+    origin,
     store::{Ceremony, ChallengeStore, CredentialStore},
 };
 

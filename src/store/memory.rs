@@ -10,12 +10,11 @@ use std::{
     collections::{HashMap, VecDeque},
     future::{ready, Future},
     sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 
-use super::{ChallengeRecord, ChallengeStore, CredentialStore};
+use super::{ChallengeRecord, ChallengeStore, CredentialStore, EXPIRED_GRACE};
 use crate::{
     clock::{Clock, SystemClock},
     model::{Credential, UsageUpdate},
@@ -23,8 +22,6 @@ use crate::{
 
 /// Default number of pending ceremonies the memory challenge store holds.
 pub const DEFAULT_CHALLENGE_CAPACITY: usize = 65_536;
-/// How long an expired challenge is kept, so a late finish is told `challenge_expired`.
-pub const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
 /// Errors of the in-memory stores.
 #[derive(Debug, derive_more::Display, derive_more::Error)]
@@ -353,6 +350,8 @@ impl CredentialStore for MemoryCredentialStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::{clock::FrozenClock, store::Ceremony};
 

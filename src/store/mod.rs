@@ -7,7 +7,7 @@
 //! (no `async-trait`) and their own error type; every store error is answered with 503
 //! `store_unavailable` and its cause is logged.
 
-use std::{error::Error, future::Future};
+use std::{error::Error, future::Future, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,14 @@ pub mod memory;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+
+/// How long the shipped challenge stores keep an expired challenge past its `expires_at`, so a
+/// late finish is told `challenge_expired` rather than `challenge_not_found`: 60 s.
+///
+/// ```
+/// assert_eq!(actix_passkeys::store::EXPIRED_GRACE.as_secs(), 60);
+/// ```
+pub const EXPIRED_GRACE: Duration = Duration::from_secs(60);
 
 /// What every shipped challenge store keeps instead of a handle: its SHA-256. A handle is the
 /// bearer secret of a begun ceremony; a read of the store (a dump, a backup, `MONITOR`, a

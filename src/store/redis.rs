@@ -53,11 +53,11 @@ use std::{fmt, future::Future, time::Duration};
 
 use bb8_redis::{
     bb8::{self, ErrorSink, RunError},
-    redis::{self, AsyncCommands as _, RedisError},
+    redis::{AsyncCommands as _, RedisError},
     RedisConnectionManager,
 };
 
-use super::{memory::EXPIRED_GRACE, ChallengeRecord, ChallengeStore};
+use super::{ChallengeRecord, ChallengeStore, EXPIRED_GRACE};
 
 /// The crate this store's pool comes from, re-exported so that the pool you build has exactly
 /// the `bb8`/`redis` versions the store expects (`bb8_redis::bb8`, `bb8_redis::redis`).
@@ -299,119 +299,6 @@ impl ChallengeStore for RedisChallengeStore {
                 .map(|v| serde_json::from_str(&v).map_err(RedisStoreError::Serde))
                 .transpose()
         }
-    }
-}
-
-/// Token bucket in Redis: one hash per client key, updated atomically by a Lua script.
-const BUCKET_SCRIPT: &str = r"
-local burst = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 't', 'at')
-local tokens = tonumber(b[1]) or burst
-local at = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-elseif rate > 0 then
-  wait = math.ceil((1 - tokens) / rate * 1000)
-else
-  wait = 3600000
-end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', tostring(now))
-if rate > 0 then
-  redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
-else
-  redis.call('EXPIRE', KEYS[1], 3600)
-end
-return wait
-";
-
-/// Rate-limit buckets in Redis, so every instance of an app shares one budget per client
-/// (feature `redis`). Use with [`RateLimit::backend`](crate::RateLimit::backend).
-///
-/// ```no_run
-/// use actix_passkeys::{store::redis::RedisRateLimit, RateLimit};
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let limit = RateLimit::new(20, 0.5).backend(RedisRateLimit::connect("redis://127.0.0.1:6379").await?);
-/// # let _ = limit;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct RedisRateLimit {
-    pool: RedisPool,
-    prefix: String,
-    operation_timeout: Duration,
-}
-
-impl fmt::Debug for RedisRateLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisRateLimit")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The key prefix of [`RedisRateLimit`] unless [`RedisRateLimit::with_key_prefix`] says otherwise.
-pub const DEFAULT_RATE_LIMIT_PREFIX: &str = "actix_passkeys:rate:";
-
-impl RedisRateLimit {
-    /// Buckets in the Redis behind `pool`.
-    pub fn new(pool: RedisPool) -> Self {
-        Self {
-            pool,
-            prefix: DEFAULT_RATE_LIMIT_PREFIX.to_owned(),
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
-        }
-    }
-
-    /// Connects a pool to `url` (2 s connection timeout), as [`RedisChallengeStore::connect`].
-    pub async fn connect(url: &str) -> Result<Self, RedisStoreError> {
-        Ok(Self::new(RedisChallengeStore::connect(url).await?.pool))
-    }
-
-    /// Sets the key prefix (one per app sharing a Redis).
-    #[must_use]
-    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-}
-
-impl crate::RateLimitBackend for RedisRateLimit {
-    fn take(
-        &self,
-        key: &str,
-        burst: u32,
-        per_second: f64,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> futures_util::future::BoxFuture<'static, Result<crate::RateDecision, crate::error::BoxError>>
-    {
-        let this = self.clone();
-        let key = format!("{}{key}", self.prefix);
-        Box::pin(async move {
-            let mut conn = this.pool.get().await.map_err(RedisStoreError::from)?;
-            // EVAL (Redis caches the compiled script by its hash).
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(BUCKET_SCRIPT)
-                .arg(1)
-                .arg(key)
-                .arg(burst)
-                .arg(per_second)
-                .arg(now.timestamp_millis());
-            let call = cmd.query_async::<u64>(&mut *conn);
-            let wait_ms = match tokio::time::timeout(this.operation_timeout, call).await {
-                Ok(result) => result.map_err(RedisStoreError::Redis)?,
-                Err(_) => return Err(RedisStoreError::Timeout(this.operation_timeout).into()),
-            };
-            Ok(if wait_ms == 0 {
-                crate::RateDecision::Allow
-            } else {
-                crate::RateDecision::Limit(Duration::from_millis(wait_ms))
-            })
-        })
     }
 }
 

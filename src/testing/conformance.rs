@@ -264,7 +264,7 @@ pub async fn check_challenge_store_with_clock<S: ChallengeStore>(store: &S, cloc
             CH,
             p,
             "a record 30 s past `expires_at` was not returned; keep records at least 60 s past \
-             `expires_at` (see `store::memory::EXPIRED_GRACE`) and let the caller decide expiry",
+             `expires_at` (see `store::EXPIRED_GRACE`) and let the caller decide expiry",
         ),
         got => same_record(p, got, &late),
     }

@@ -4,7 +4,6 @@ pub(crate) mod body;
 pub(crate) mod extract;
 #[cfg(feature = "openapi")]
 pub(crate) mod openapi;
-pub(crate) mod rate_limit;
 pub(crate) mod resolver;
 pub(crate) mod routes;
 pub(crate) mod scope;

@@ -22,10 +22,10 @@ use crate::{
     config::PasskeyConfig,
     error::PasskeyError,
     model::{AuthenticationResult, PasskeyUser},
+    rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::{
         body::BodyLimit,
-        rate_limit::RateLimit,
         resolver::{AuthenticatedHook, UserResolver},
         routes::*,
         service::{Inner, PasskeysData, VerifiedRegistration},

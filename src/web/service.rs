@@ -18,11 +18,9 @@ use crate::{
     config::PasskeyConfig,
     error::PasskeyError,
     model::{AuthenticationResult, Credential, PasskeyUser},
+    rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
-    web::{
-        rate_limit::RateLimit,
-        resolver::{AuthenticatedHook, UserResolver},
-    },
+    web::resolver::{AuthenticatedHook, UserResolver},
 };
 
 /// A verified, stored registration: the new credential and the user it was registered for.

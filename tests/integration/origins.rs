@@ -15,12 +15,12 @@
 //! clock moves before every row, so a stray write would show), no session. Accepted rows: 200
 //! `{"status":"ok","userId":"alice"}`, the counter and `last_used_at` written, a session.
 //!
-//! Two layers refuse origins: `ceremony::origin` (serialized-origin string equality, the
+//! Two layers refuse origins: `origin::accepted` (serialized-origin string equality, the
 //! subdomain rule) and then webauthn-rs's own URL comparison. Rows marked `ours` pass the
 //! engine's comparison (it compares parsed URLs: it accepts a path, `:443`, upper case,
-//! userinfo, an empty label) and are refused by `ceremony::origin` alone. The other refused rows
+//! userinfo, an empty label) and are refused by `origin::accepted` alone. The other refused rows
 //! are refused by both layers, so breaking one layer leaves them refused here; the unit table in
-//! `ceremony::origin::tests` pins our layer on its own. Cross-origin iframes (`crossOrigin` /
+//! `origin::tests` pins our layer on its own. Cross-origin iframes (`crossOrigin` /
 //! `topOrigin`) are in `webauthn_checks.rs`.
 
 use std::time::Duration;

@@ -28,8 +28,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use crate::store::memory::EXPIRED_GRACE;
-use crate::store::Ceremony;
+use crate::store::{Ceremony, EXPIRED_GRACE};
 
 mod migrate;
 #[cfg(feature = "postgres")]

@@ -391,7 +391,7 @@ impl PgChallengeStore {
         &self.pool
     }
 
-    /// Deletes records that expired more than [`EXPIRED_GRACE`](super::EXPIRED_GRACE) ago and
+    /// Deletes records that expired more than [`EXPIRED_GRACE`](crate::store::EXPIRED_GRACE) ago and
     /// returns how many.
     pub async fn delete_expired(&self) -> Result<usize, DieselStoreError> {
         let cutoff = self.clock.now() - grace();

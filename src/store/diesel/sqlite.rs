@@ -437,7 +437,7 @@ impl SqliteChallengeStore {
         &self.pool
     }
 
-    /// Deletes records that expired more than [`EXPIRED_GRACE`](super::EXPIRED_GRACE) ago and
+    /// Deletes records that expired more than [`EXPIRED_GRACE`](crate::store::EXPIRED_GRACE) ago and
     /// returns how many.
     pub async fn delete_expired(&self) -> Result<usize, DieselStoreError> {
         let cutoff = micros(self.clock.now() - grace());

@@ -1,0 +1,246 @@
+//! The `PASSKEYS_*` environment overlay of [`PasskeyConfigBuilder`]
+//! ([`apply_env`](PasskeyConfigBuilder::apply_env)) and its parse helpers.
+
+use std::{collections::HashMap, time::Duration};
+
+use super::{
+    Attachment, AttestationPreference, ConfigError, PasskeyConfigBuilder, ResidentKey,
+    SignCountPolicy, UserVerification,
+};
+
+impl PasskeyConfigBuilder {
+    /// Overrides settings from `PASSKEYS_*` environment variables that are set:
+    ///
+    /// | variable | setting |
+    /// |---|---|
+    /// | `PASSKEYS_RP_ID` | rp id |
+    /// | `PASSKEYS_RP_NAME` | rp name |
+    /// | `PASSKEYS_ORIGINS` | origins, comma-separated |
+    /// | `PASSKEYS_RELATED_ORIGINS` | related origins, comma-separated |
+    /// | `PASSKEYS_ALLOW_SUBDOMAINS` | `true` / `false` |
+    /// | `PASSKEYS_CHALLENGE_TTL` | seconds |
+    /// | `PASSKEYS_TIMEOUT_MS` | milliseconds |
+    /// | `PASSKEYS_USER_VERIFICATION` | `required` / `preferred` / `discouraged` |
+    /// | `PASSKEYS_ATTESTATION` | `none` / `indirect` / `direct` |
+    /// | `PASSKEYS_AUTHENTICATOR_ATTACHMENT` | `platform` / `cross-platform` |
+    /// | `PASSKEYS_RESIDENT_KEY` | `discouraged` / `preferred` / `required` |
+    /// | `PASSKEYS_SIGN_COUNT_POLICY` | `reject` / `disable` |
+    /// | `PASSKEYS_BODY_LIMIT` | bytes |
+    /// | `PASSKEYS_FRESH_WINDOW` | seconds |
+    /// | `PASSKEYS_IDENTIFY_WINDOW` | seconds |
+    /// | `PASSKEYS_TOP_ORIGINS` | top origins for cross-origin iframes, comma-separated |
+    ///
+    /// ```
+    /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
+    ///     .origin("http://localhost:8080")
+    ///     .apply_env()?
+    ///     .build()?;
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn apply_env(self) -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("PASSKEYS_"))
+            .collect();
+        self.apply_vars(&vars)
+    }
+
+    pub(super) fn apply_vars(
+        mut self,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_owned());
+        if let Some(v) = get("PASSKEYS_RP_ID") {
+            self.rp_id = v;
+        }
+        if let Some(v) = get("PASSKEYS_RP_NAME") {
+            self.rp_name = v;
+        }
+        if let Some(v) = get("PASSKEYS_ORIGINS") {
+            self.origins = split_list(&v);
+        }
+        if let Some(v) = get("PASSKEYS_RELATED_ORIGINS") {
+            self.related_origins = split_list(&v);
+        }
+        if let Some(v) = get("PASSKEYS_ALLOW_SUBDOMAINS") {
+            self.allow_subdomains =
+                parse_choice("allow_subdomains", &v, &[("true", true), ("false", false)])?;
+        }
+        if let Some(v) = get("PASSKEYS_CHALLENGE_TTL") {
+            let secs: i64 = parse_number("challenge_ttl", &v)?;
+            let secs = u64::try_from(secs)
+                .map_err(|_| ConfigError::new("challenge_ttl", "must be above zero"))?;
+            self.challenge_ttl = Duration::from_secs(secs);
+        }
+        if let Some(v) = get("PASSKEYS_TIMEOUT_MS") {
+            let ms: i64 = parse_number("timeout", &v)?;
+            let ms = u64::try_from(ms)
+                .map_err(|_| ConfigError::new("timeout", "must be at least 1000 ms"))?;
+            self.timeout = Duration::from_millis(ms);
+        }
+        if let Some(v) = get("PASSKEYS_USER_VERIFICATION") {
+            self.user_verification = parse_choice(
+                "user_verification",
+                &v,
+                &[
+                    ("required", UserVerification::Required),
+                    ("preferred", UserVerification::Preferred),
+                    ("discouraged", UserVerification::Discouraged),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_ATTESTATION") {
+            self.attestation = parse_choice(
+                "attestation",
+                &v,
+                &[
+                    ("none", AttestationPreference::None),
+                    ("indirect", AttestationPreference::Indirect),
+                    ("direct", AttestationPreference::Direct),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_AUTHENTICATOR_ATTACHMENT") {
+            self.attachment = parse_choice(
+                "attachment",
+                &v,
+                &[
+                    ("", None),
+                    ("platform", Some(Attachment::Platform)),
+                    ("cross-platform", Some(Attachment::CrossPlatform)),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_RESIDENT_KEY") {
+            self.resident_key = parse_choice(
+                "resident_key",
+                &v,
+                &[
+                    ("discouraged", ResidentKey::Discouraged),
+                    ("preferred", ResidentKey::Preferred),
+                    ("required", ResidentKey::Required),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_SIGN_COUNT_POLICY") {
+            self.sign_count_policy = parse_choice(
+                "sign_count_policy",
+                &v,
+                &[
+                    ("reject", SignCountPolicy::Reject),
+                    ("disable", SignCountPolicy::Disable),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_BODY_LIMIT") {
+            self.body_limit = parse_number("body_limit", &v)?;
+        }
+        if let Some(v) = get("PASSKEYS_FRESH_WINDOW") {
+            self.fresh_window = Duration::from_secs(parse_number("fresh_window", &v)?);
+        }
+        if let Some(v) = get("PASSKEYS_IDENTIFY_WINDOW") {
+            self.identify_window = Duration::from_secs(parse_number("identify_window", &v)?);
+        }
+        if let Some(v) = get("PASSKEYS_TOP_ORIGINS") {
+            self.top_origins = split_list(&v);
+        }
+        Ok(self)
+    }
+}
+
+/// The items of a comma-separated list, trimmed, empty items left out.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_number<T: std::str::FromStr>(field: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.parse()
+        .map_err(|_| ConfigError::new(field, format!("`{v}` is not a number")))
+}
+
+fn parse_choice<T: Copy>(
+    field: &'static str,
+    v: &str,
+    choices: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let lower = v.to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(name, _)| *name == lower)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| !n.is_empty())
+                .collect();
+            ConfigError::new(field, format!("`{v}` is not one of {}", names.join(", ")))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Origin, PasskeyConfig};
+
+    fn base() -> PasskeyConfigBuilder {
+        PasskeyConfig::builder("example.com", "Example").origin("https://example.com")
+    }
+
+    #[test]
+    fn env_variables_override_and_are_validated() {
+        let vars: HashMap<String, String> = [
+            ("PASSKEYS_RP_ID", "example.org"),
+            ("PASSKEYS_RP_NAME", "Org"),
+            (
+                "PASSKEYS_ORIGINS",
+                "https://example.org, https://app.example.org",
+            ),
+            ("PASSKEYS_CHALLENGE_TTL", "120"),
+            ("PASSKEYS_TIMEOUT_MS", "30000"),
+            ("PASSKEYS_USER_VERIFICATION", "preferred"),
+            ("PASSKEYS_RESIDENT_KEY", "required"),
+            ("PASSKEYS_SIGN_COUNT_POLICY", "disable"),
+            ("PASSKEYS_ALLOW_SUBDOMAINS", "true"),
+            (
+                "PASSKEYS_TOP_ORIGINS",
+                "https://shop.example.net, https://example.co.uk",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let config = PasskeyConfig::builder("", "")
+            .apply_vars(&vars)
+            .and_then(PasskeyConfigBuilder::build)
+            .expect("valid");
+        assert_eq!(config.rp_id(), "example.org");
+        assert_eq!(config.origins().len(), 2);
+        assert_eq!(config.challenge_ttl(), Duration::from_secs(120));
+        assert_eq!(config.timeout(), Duration::from_secs(30));
+        assert_eq!(config.user_verification(), UserVerification::Preferred);
+        assert_eq!(config.resident_key(), ResidentKey::Required);
+        assert_eq!(config.sign_count_policy(), SignCountPolicy::Disable);
+        assert!(config.allow_subdomains());
+        let tops: Vec<String> = config.top_origins().iter().map(Origin::as_str).collect();
+        assert_eq!(tops, ["https://shop.example.net", "https://example.co.uk"]);
+
+        for (k, v, field) in [
+            ("PASSKEYS_CHALLENGE_TTL", "-5", "challenge_ttl"),
+            ("PASSKEYS_CHALLENGE_TTL", "soon", "challenge_ttl"),
+            ("PASSKEYS_USER_VERIFICATION", "always", "user_verification"),
+            ("PASSKEYS_TIMEOUT_MS", "-1", "timeout"),
+        ] {
+            let vars: HashMap<String, String> =
+                [(k.to_owned(), v.to_owned())].into_iter().collect();
+            let err = base()
+                .apply_vars(&vars)
+                .and_then(PasskeyConfigBuilder::build)
+                .unwrap_err();
+            assert_eq!(err.field(), field);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The policy enums of a [`PasskeyConfig`](super::PasskeyConfig): what is asked of the
+//! authenticator and what is enforced on its responses.
+
+/// User verification (PIN, biometrics) policy. It is both requested from the authenticator and
+/// enforced on every response: under `Required` a response without the UV flag is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UserVerification {
+    /// The UV flag must be set on every registration and assertion (default).
+    #[default]
+    Required,
+    /// UV is asked for, responses without it are accepted (and recorded as not verified).
+    Preferred,
+    /// UV is not asked for; responses with or without it are accepted.
+    Discouraged,
+}
+
+/// Attestation conveyance preference sent at registration.
+///
+/// Attestation statements are verified for integrity, but no trust anchors are configured, so a
+/// preference other than `None` only records more about the authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AttestationPreference {
+    /// Ask for no attestation (default; best privacy and compatibility).
+    #[default]
+    None,
+    /// Let the client anonymise the attestation.
+    Indirect,
+    /// Ask for the authenticator's own attestation.
+    Direct,
+}
+
+/// Which kind of authenticator registration should prefer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Attachment {
+    /// Built into the device (Touch ID, Windows Hello, Android).
+    Platform,
+    /// A roaming authenticator (security key, phone via hybrid).
+    CrossPlatform,
+}
+
+/// Whether registration asks for a discoverable (resident) credential.
+///
+/// Usernameless and autofill sign-in need discoverable credentials; `Preferred` (the default)
+/// makes browsers and authenticators create them where they can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ResidentKey {
+    /// Ask for a server-side credential.
+    Discouraged,
+    /// Ask for a discoverable credential where possible (default).
+    #[default]
+    Preferred,
+    /// Refuse to create anything but a discoverable credential.
+    Required,
+}
+
+/// What to do when an assertion's signature counter does not advance (a possible clone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignCountPolicy {
+    /// Refuse the sign-in with `clone_detected`; the credential stays usable (default).
+    #[default]
+    Reject,
+    /// Refuse the sign-in and mark the credential disabled (kept, never deleted); later
+    /// sign-ins with it get `credential_disabled`.
+    Disable,
+}
