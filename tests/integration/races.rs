@@ -172,3 +172,132 @@ macro_rules! race_tests {
         )*
     };
 }
+
+/// Thread races on the memory stores. Their futures complete when they are created, so calls
+/// polled together on one task (the conformance kit's `join_all`, the in-process route tests)
+/// run one after another. The HTTP races above do run on several threads, but few calls overlap
+/// and only briefly: a `take` or `update_usage` that lets go of its lock between its read and
+/// its write (no await, no delay between) passed every other test in review. Here four OS
+/// threads contend for each of 60,000 keys, and each key must be won exactly once.
+mod memory_threads {
+    use actix_passkeys::{
+        store::{
+            memory::{MemoryChallengeStore, MemoryCredentialStore},
+            Ceremony, ChallengeRecord, ChallengeStore as _, CredentialStore as _,
+        },
+        Credential, UsageUpdate,
+    };
+    use futures_util::FutureExt as _;
+
+    const KEYS: usize = 60_000;
+    const THREADS: usize = 4;
+
+    /// Calls `f(key)` for every key on each of `THREADS` threads; returns how many `true`s
+    /// each thread got.
+    fn contend_on_threads(f: impl Fn(usize) -> bool + Sync) -> Vec<usize> {
+        let barrier = std::sync::Barrier::new(THREADS);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        // Half the keys walked freely (threads contend all along), half with
+                        // every thread released together on each key.
+                        barrier.wait();
+                        let free = (KEYS / 2..KEYS).filter(|&i| f(i)).count();
+                        let paced = (0..KEYS / 2)
+                            .filter(|&i| {
+                                barrier.wait();
+                                f(i)
+                            })
+                            .count();
+                        free + paced
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        })
+    }
+
+    /// Every handle is returned by exactly one `take`.
+    #[test]
+    fn memory_challenge_take_is_single_use_across_threads() {
+        let store = MemoryChallengeStore::new();
+        let now = chrono::Utc::now();
+        let handle = |i: usize| format!("race-{i:08}");
+        for i in 0..KEYS {
+            let record = ChallengeRecord {
+                ceremony: Ceremony::Authentication,
+                rp_id: "localhost".into(),
+                user_id: None,
+                payload: "{}".into(),
+                created_at: now,
+                expires_at: now + chrono::Duration::seconds(300),
+            };
+            store
+                .put(&handle(i), record)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+        }
+        let taken = contend_on_threads(|i| {
+            store
+                .take(&handle(i))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .is_some()
+        });
+        assert_eq!(
+            taken.iter().sum::<usize>(),
+            KEYS,
+            "each handle must be taken exactly once (takes per thread: {taken:?})"
+        );
+    }
+
+    /// Of the threads' updates of one credential from one old counter, exactly one applies.
+    #[test]
+    fn memory_counter_update_is_one_compare_and_swap_across_threads() {
+        let store = MemoryCredentialStore::new();
+        let now = chrono::Utc::now();
+        let id = |i: usize| (i as u32).to_be_bytes().to_vec();
+        for i in 0..KEYS {
+            let credential = Credential {
+                credential_id: id(i),
+                user_id: format!("user-{i}"),
+                user_handle: vec![1; 32],
+                passkey: "{}".into(),
+                public_key: Vec::new(),
+                sign_count: 0,
+                transports: Vec::new(),
+                aaguid: None,
+                backup_eligible: false,
+                backup_state: false,
+                user_verified: true,
+                attestation_fmt: "none".into(),
+                discoverable: None,
+                device_name: "Passkey".into(),
+                created_at: now,
+                last_used_at: None,
+                disabled_at: None,
+                disabled_reason: None,
+            };
+            assert!(store.insert(&credential).now_or_never().unwrap().unwrap());
+        }
+        let applied = contend_on_threads(|i| {
+            let update = UsageUpdate {
+                credential_id: id(i),
+                old_sign_count: 0,
+                new_sign_count: 1,
+                backup_eligible: false,
+                backup_state: false,
+                used_at: now,
+            };
+            store.update_usage(&update).now_or_never().unwrap().unwrap()
+        });
+        assert_eq!(
+            applied.iter().sum::<usize>(),
+            KEYS,
+            "each counter value must be applied exactly once (applied per thread: {applied:?})"
+        );
+    }
+}
