@@ -50,7 +50,7 @@ pub fn registered_authenticator() -> &'static actix_passkeys::testing::SoftAuthe
                 .expect("json");
             let credential = auth.register(&options["publicKey"]).await.expect("register");
             let input = serde_json::from_value(json!({"credential": credential, "state": options["state"]})).expect("input");
-            svc.finish_registration(input).await.expect("finish");
+            svc.finish_registration_for("r", input).await.expect("finish");
             auth
         })
     })
@@ -85,7 +85,7 @@ pub fn client_data(kind: &str, challenge: &str) -> Vec<u8> {
 pub fn finish(body: Value) {
     let svc = service();
     if let Ok(input) = serde_json::from_value(body.clone()) {
-        let _ = futures_executor::block_on(svc.finish_registration(input));
+        let _ = futures_executor::block_on(svc.finish_registration_for("r", input));
     }
     if let Ok(input) = serde_json::from_value(body) {
         let _ = futures_executor::block_on(svc.finish_authentication(input));
