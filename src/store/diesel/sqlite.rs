@@ -511,17 +511,14 @@ impl ChallengeStore for SqliteChallengeStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{connect, file_path, SqliteChallengeStore, SqliteCredentialStore};
+    use super::{file_path, manager, pool_builder, SqliteChallengeStore, SqliteCredentialStore};
 
     /// `Debug` (required of every public type) names the store and shows nothing of its pool
     /// or file.
     #[actix_rt::test]
     async fn debug_names_the_store_and_nothing_else() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("debug.db");
-        let pool = connect(path.to_str().expect("utf-8 path"))
-            .await
-            .expect("pool");
+        // No connection is needed to format a store: an unchecked pool opens none.
+        let pool = pool_builder().build_unchecked(manager("debug-test-never-opened.db"));
         assert_eq!(
             format!("{:?}", SqliteCredentialStore::new(pool.clone())),
             "SqliteCredentialStore { .. }"
