@@ -112,3 +112,61 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{http::header::CONTENT_TYPE, test::TestRequest};
+
+    use super::*;
+
+    const LIMIT: usize = 1024;
+
+    /// Reads `body` with a declared `Content-Length` of `declared` under a 1 KiB limit.
+    async fn read_with(body: usize, declared: usize) -> Result<Option<Bytes>, PasskeyError> {
+        let (req, mut payload) = TestRequest::post()
+            .app_data(BodyLimit(LIMIT))
+            .insert_header((CONTENT_TYPE, "application/json"))
+            .set_payload(vec![b' '; body])
+            .insert_header((CONTENT_LENGTH, declared.to_string()))
+            .to_http_parts();
+        read(&req, &mut payload).await
+    }
+
+    /// Exactly the limit is read; one byte more is 413, whether the length is declared or
+    /// only streamed (a declared length smaller than the body does not lift the limit).
+    #[actix_rt::test]
+    async fn the_limit_is_inclusive_declared_or_streamed() {
+        assert!(read_with(LIMIT, LIMIT).await.is_ok());
+        assert!(matches!(
+            read_with(LIMIT + 1, LIMIT + 1).await,
+            Err(PasskeyError::PayloadTooLarge)
+        ));
+        assert!(matches!(
+            read_with(LIMIT + 1, 1).await,
+            Err(PasskeyError::PayloadTooLarge)
+        ));
+        assert!(read_with(LIMIT, 1).await.is_ok());
+        // A declared length over the limit is refused before anything is read.
+        assert!(matches!(
+            read_with(10, LIMIT + 1).await,
+            Err(PasskeyError::PayloadTooLarge)
+        ));
+    }
+
+    #[test]
+    fn json_is_application_json_or_a_json_suffix() {
+        let is = |ct: &str| {
+            is_json(
+                &TestRequest::post()
+                    .insert_header((CONTENT_TYPE, ct))
+                    .to_http_request(),
+            )
+        };
+        assert!(is("application/json"));
+        assert!(is("application/json; charset=utf-8"));
+        assert!(is("application/vnd.api+json"));
+        assert!(!is("text/json"));
+        assert!(!is("text/plain"));
+        assert!(!is("application/xml"));
+    }
+}
