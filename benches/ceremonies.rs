@@ -11,8 +11,8 @@ use std::cell::Cell;
 use actix_passkeys::{
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
     testing::{AssertionSpec, SoftAuthenticator},
-    AuthenticationBegin, AuthenticationFinish, NoopAuditSink, PasskeyConfig, PasskeyUser, Passkeys,
-    RegistrationFinish,
+    AuthenticationBegin, AuthenticationFinish, NoopAuditSink, PasskeyConfig, PasskeyError,
+    PasskeyUser, Passkeys, RegistrationFinish,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 const ORIGIN: &str = "http://localhost:8080";
-type Service = Passkeys<MemoryCredentialStore, MemoryChallengeStore>;
+type Service = Passkeys;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -40,6 +40,8 @@ fn service() -> Service {
         MemoryChallengeStore::new().with_capacity(1 << 20),
     )
     .audit(NoopAuditSink)
+    // Without the `session` feature there is no default resolver; the benches name their users.
+    .user_resolver(|_req| async { Err(PasskeyError::NotAuthenticated) })
     .build()
     .expect("service")
 }

@@ -22,7 +22,6 @@ use actix_passkeys::{
         diesel::pg::{self, PgCredentialStore},
         memory::{MemoryChallengeStore, MemoryCredentialStore},
         redis::RedisChallengeStore,
-        ChallengeStore, CredentialStore,
     },
     PasskeyConfig, Passkeys,
 };
@@ -36,10 +35,7 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-async fn serve<C: CredentialStore, S: ChallengeStore>(
-    passkeys: Passkeys<C, S>,
-    stats: Stats,
-) -> Result<(), Error> {
+async fn serve(passkeys: Passkeys, stats: Stats) -> Result<(), Error> {
     let port = common::port();
     let workers: usize = env("BENCH_WORKERS", "1").parse()?;
     let key = Key::generate();
@@ -93,11 +89,11 @@ async fn main() -> Result<(), Error> {
             let challenges = MemoryChallengeStore::new();
             let probe = challenges.clone();
             let stats: Stats = Arc::new(move || serde_json::json!({ "challenges": probe.len() }));
-            let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), challenges)?;
+            let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), challenges);
             serve(passkeys, stats).await
         }
         "redis" => {
-            let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), redis().await?)?;
+            let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), redis().await?);
             serve(passkeys, Arc::new(|| serde_json::json!({}))).await
         }
         "pg" => {
@@ -108,7 +104,7 @@ async fn main() -> Result<(), Error> {
                 .build(diesel_async::pooled_connection::AsyncDieselConnectionManager::new(url))
                 .await?;
             let credentials = PgCredentialStore::new(pool);
-            let passkeys = Passkeys::new(config, credentials, redis().await?)?;
+            let passkeys = Passkeys::new(config, credentials, redis().await?);
             serve(passkeys, Arc::new(|| serde_json::json!({}))).await
         }
         other => Err(format!("BENCH_STORE={other}: expected memory, redis or pg").into()),

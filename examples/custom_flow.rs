@@ -21,12 +21,9 @@ use std::{
 
 use actix_passkeys::{
     identify,
-    store::{
-        memory::{MemoryChallengeStore, MemoryCredentialStore},
-        ChallengeStore, CredentialStore,
-    },
-    AuthenticationBegin, Fresh, PasskeyError, PasskeyUser, Passkeys, PasskeysData,
-    VerifiedAssertion, VerifiedRegistration,
+    store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+    AuthenticationBegin, Fresh, PasskeyError, PasskeyUser, Passkeys, VerifiedAssertion,
+    VerifiedRegistration,
 };
 use actix_session::Session;
 use actix_web::{cookie::Key, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -48,7 +45,7 @@ fn conflict(code: &str, message: &str) -> HttpResponse {
 }
 
 async fn signup_begin(
-    passkeys: PasskeysData,
+    passkeys: Passkeys,
     session: Session,
     users: web::Data<Users>,
     body: web::Json<Signup>,
@@ -83,7 +80,7 @@ async fn signup_finish(registration: VerifiedRegistration) -> HttpResponse {
     }))
 }
 
-async fn login_begin(passkeys: PasskeysData) -> Result<HttpResponse, PasskeyError> {
+async fn login_begin(passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
     Ok(HttpResponse::Ok().json(
         passkeys
             .start_authentication(AuthenticationBegin::default())
@@ -103,24 +100,18 @@ async fn login(
     })))
 }
 
-async fn delete_account<C: CredentialStore, S: ChallengeStore>(
+async fn delete_account(
     user: Fresh,
     users: web::Data<Users>,
-    passkeys: web::Data<Passkeys<C, S>>,
+    passkeys: Passkeys,
     session: Session,
 ) -> Result<HttpResponse, PasskeyError> {
     // The account's passkeys go with it: the user handle of a user id is stable, so a later
     // sign-up with the same name must not inherit (and sign in with) the old passkeys.
-    let store = passkeys.credentials();
-    for credential in store
-        .list_for_user(&user.user_id)
-        .await
-        .map_err(PasskeyError::store)?
-    {
-        store
-            .delete(&user.user_id, &credential.credential_id)
-            .await
-            .map_err(PasskeyError::store)?;
+    for credential in passkeys.list_credentials(&user.user_id).await? {
+        passkeys
+            .delete_credential(&user.user_id, &credential.credential_id)
+            .await?;
     }
     users
         .0
@@ -132,19 +123,15 @@ async fn delete_account<C: CredentialStore, S: ChallengeStore>(
 }
 
 /// The example's routes (also used by its integration test).
-pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
-    passkeys: Passkeys<C, S>,
-    users: Users,
-) -> impl FnOnce(&mut web::ServiceConfig) {
+pub(crate) fn routes(passkeys: Passkeys, users: Users) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(passkeys.clone()))
-            .configure(passkeys.configure())
+        cfg.configure(passkeys.configure())
             .app_data(web::Data::new(users))
             .route("/signup/begin", web::post().to(signup_begin))
             .route("/signup/finish", web::post().to(signup_finish))
             .route("/login/begin", web::post().to(login_begin))
             .route("/login", web::post().to(login))
-            .route("/account/delete", web::post().to(delete_account::<C, S>));
+            .route("/account/delete", web::post().to(delete_account));
     }
 }
 
@@ -158,7 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config,
         MemoryCredentialStore::new(),
         MemoryChallengeStore::new(),
-    )?;
+    );
     let users = Users::default();
     let key = Key::generate();
     let server = HttpServer::new(move || {

@@ -168,6 +168,47 @@ impl StdError for PasskeyError {
     }
 }
 
+/// Why [`Passkeys::builder`](crate::Passkeys::builder)`(..).build()` refused its settings.
+///
+/// ```
+/// use actix_passkeys::{store::memory::*, BuildError, PasskeyConfig, Passkeys};
+///
+/// let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+/// let err = Passkeys::builder(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())
+///     .server_secret(*b"too short")
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, BuildError::ServerSecretTooShort { len: 9 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, derive_more::Display, derive_more::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// [`server_secret`](crate::PasskeysBuilder::server_secret) is shorter than 16 bytes (the
+    /// key of the fake credential ids would be guessable).
+    #[display("server_secret must be at least 16 bytes (got {len}); use 32 random bytes")]
+    ServerSecretTooShort {
+        /// The length given.
+        len: usize,
+    },
+    /// No [`user_resolver`](crate::PasskeysBuilder::user_resolver) was set, and without the
+    /// `session` feature there is no default one: registration and credential management would
+    /// not know whose they are.
+    #[display(
+        "no user resolver: set PasskeysBuilder::user_resolver (or enable the `session` feature)"
+    )]
+    NoUserResolver,
+}
+
+/// The cause of the `configuration_error` an extractor answers when no
+/// [`Passkeys`](crate::Passkeys) handle is registered for its route. Its `Display` names the fix.
+#[derive(Debug, Clone, Copy, derive_more::Display, derive_more::Error)]
+#[display(
+    "no Passkeys handle is registered for this route: mount it with \
+     App::new().configure(passkeys.configure()), which makes it app data for every route"
+)]
+pub(crate) struct NotMounted;
+
 #[derive(Serialize)]
 struct Envelope<'a> {
     error: Body<'a>,
@@ -196,7 +237,10 @@ impl ResponseError for PasskeyError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status();
-        if status.is_server_error() {
+        // A missing handle was logged once where it was found missing (even when an
+        // `Option<_>` extractor swallows the error); not again here.
+        let logged = self.source().is_some_and(|e| e.is::<NotMounted>());
+        if status.is_server_error() && !logged {
             // The cause goes to the log, never to the client. Store errors carry no secrets
             // (no challenge, key or cookie is ever placed in one).
             match self.source() {

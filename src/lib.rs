@@ -22,13 +22,13 @@
 //! let config = PasskeyConfig::builder("localhost", "My App")
 //!     .origin("http://localhost:8080")
 //!     .build()?;
-//! let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+//! let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
 //! let key = Key::generate();
 //! let app = move || {
 //!     App::new()
 //!         .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone()))
-//!         // POST /auth/passkeys/register/begin, …, and the `PasskeysData` that
-//!         // `Authenticated` needs outside the scope to check the session's credential
+//!         // POST /auth/passkeys/register/begin, …, and the handle as app data for every
+//!         // route: `Authenticated` on /me needs it to check the session's credential
 //!         .configure(passkeys.configure())
 //!         .route("/me", web::get().to(me))
 //! };
@@ -91,7 +91,7 @@ pub use self::{
         ConfigError, PasskeyConfig, PasskeyConfigBuilder, ResidentKey, SignCountPolicy,
         UserVerification,
     },
-    error::PasskeyError,
+    error::{BuildError, PasskeyError},
     model::{
         AuthenticationResult, Credential, CredentialView, PasskeyUser, UsageUpdate,
         MAX_DEVICE_NAME_CHARS,
@@ -103,8 +103,8 @@ pub use self::{
     web::{
         extract::VerifiedAssertion,
         resolver::{AuthenticatedHook, UserResolver},
-        scope::{Passkeys, PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
-        service::{PasskeysData, VerifiedRegistration},
+        scope::{PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
+        service::{Passkeys, VerifiedRegistration},
         signal::{Signal, SIGNAL_HEADER},
     },
 };

@@ -162,7 +162,7 @@ impl CredentialView {
 }
 
 /// The view with the authenticator named from the bundled list only; use
-/// [`CredentialView::with_names`] (or [`PasskeysData::credential_view`](crate::PasskeysData::credential_view))
+/// [`CredentialView::with_names`] (or [`Passkeys::credential_view`](crate::Passkeys::credential_view))
 /// to include the app's own names.
 impl From<&Credential> for CredentialView {
     fn from(c: &Credential) -> Self {

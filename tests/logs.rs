@@ -301,3 +301,57 @@ async fn forged_log_lines_are_escaped() {
         );
     }
 }
+
+/// An extractor on a route that cannot see the `Passkeys` handle logs one error line naming
+/// the fix, once per request: also under `Option<Authenticated>`, which swallows the error
+/// (that used to read as "signed out" with nothing in the log).
+#[actix_rt::test]
+async fn an_unregistered_handle_is_logged_once_with_the_fix() {
+    use actix_passkeys::Authenticated;
+    use actix_web::{web, HttpResponse};
+
+    async fn maybe(user: Option<Authenticated>) -> HttpResponse {
+        HttpResponse::Ok().json(serde_json::json!({ "signedIn": user.is_some() }))
+    }
+    async fn must(_: Authenticated) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    let capture = capture();
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx
+        .app_configured(|cfg| {
+            cfg.route("/unmounted/maybe", web::get().to(maybe))
+                .route("/unmounted/must", web::get().to(must));
+        })
+        .await;
+    assert_eq!(
+        app.get("/unmounted/maybe").await.assert_ok()["signedIn"],
+        false
+    );
+    app.get("/unmounted/must")
+        .await
+        .assert_error(500, "configuration_error");
+    let records = capture.0.lock().unwrap();
+    for path in ["/unmounted/maybe", "/unmounted/must"] {
+        let lines: Vec<_> = records
+            .iter()
+            .filter(|(_, _, msg)| msg.contains(path))
+            .collect();
+        assert_eq!(lines.len(), 1, "{path}: {lines:?}");
+        assert_eq!(lines[0].0, log::Level::Error);
+        assert!(
+            lines[0]
+                .2
+                .contains("App::new().configure(passkeys.configure())"),
+            "names the fix: {}",
+            lines[0].2
+        );
+    }
+    // The 500 answer of the required extractor logged nothing more.
+    let repeated = records
+        .iter()
+        .filter(|(_, _, msg)| msg.contains("configuration_error"))
+        .count();
+    assert_eq!(repeated, 0, "{records:?}");
+}

@@ -1,10 +1,7 @@
 //! The demo app shared by the examples: the page, `POST /signup`, `GET /me`, `GET /protected`.
 //! Each example only chooses its stores and session backend.
 
-use actix_passkeys::{
-    store::{ChallengeStore, CredentialStore},
-    Authenticated, PasskeyError, PasskeyUser, Passkeys,
-};
+use actix_passkeys::{Authenticated, PasskeyError, PasskeyUser, Passkeys};
 use actix_session::Session;
 use actix_web::{
     http::{header::ContentType, StatusCode},
@@ -19,25 +16,21 @@ pub(crate) use dev::port;
 const INDEX_HTML: &str = include_str!("../quickstart/index.html");
 
 /// Mounts the passkey scope and the demo routes.
-pub(crate) fn routes<C: CredentialStore, S: ChallengeStore>(
-    passkeys: Passkeys<C, S>,
-) -> impl FnOnce(&mut web::ServiceConfig) {
+pub(crate) fn routes(passkeys: Passkeys) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(passkeys.clone()))
-            .app_data(passkeys.data()) // `Authenticated` on /me checks the credential store
-            .service(passkeys.well_known()) // GET /.well-known/webauthn
-            .service(passkeys)
-            .configure(demo_routes::<C, S>);
+        // The scope, GET /.well-known/webauthn, and the handle for every route (`Authenticated`
+        // on /me checks the credential store through it).
+        cfg.configure(passkeys.configure()).configure(demo_routes);
     }
 }
 
-fn demo_routes<C: CredentialStore, S: ChallengeStore>(cfg: &mut web::ServiceConfig) {
+fn demo_routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().error_handler(|_, _| {
         PasskeyError::InvalidRequest("The request body is not valid JSON of the expected shape.")
             .into()
     }))
     .route("/", web::get().to(index))
-    .route("/signup", web::post().to(signup::<C, S>))
+    .route("/signup", web::post().to(signup))
     .route("/me", web::get().to(me))
     .route("/protected", web::get().to(protected));
 }
@@ -58,10 +51,10 @@ struct Signup {
 /// lets it register its first passkey within the identify window (10 minutes). An existing
 /// account is only reachable by signing in to it; a session that identified as a username
 /// before its owner registered cannot add a passkey to it afterwards.
-async fn signup<C: CredentialStore, S: ChallengeStore>(
+async fn signup(
     session: Session,
     signed_in: Option<Authenticated>,
-    passkeys: web::Data<Passkeys<C, S>>,
+    passkeys: Passkeys,
     body: web::Json<Signup>,
 ) -> Result<HttpResponse, PasskeyError> {
     let name = body.username.trim();
@@ -70,12 +63,7 @@ async fn signup<C: CredentialStore, S: ChallengeStore>(
             "username must be 1 to 64 printable characters.",
         ));
     }
-    let taken = !passkeys
-        .credentials()
-        .list_for_user(name)
-        .await
-        .map_err(PasskeyError::store)?
-        .is_empty();
+    let taken = !passkeys.list_credentials(name).await?.is_empty();
     // Checked like any protected route: a sign-in whose passkey was revoked is not "own".
     let own = signed_in.is_some_and(|s| s.user_id == name);
     if taken && !own {
@@ -88,9 +76,7 @@ async fn signup<C: CredentialStore, S: ChallengeStore>(
             })),
         );
     }
-    passkeys
-        .data()
-        .identify(&session, &PasskeyUser::new(name, name, name))?;
+    passkeys.identify(&session, &PasskeyUser::new(name, name, name))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "userId": name })))
 }
 

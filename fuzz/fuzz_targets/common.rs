@@ -5,12 +5,12 @@ use std::sync::OnceLock;
 
 use actix_passkeys::{
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-    AuthenticationBegin, PasskeyConfig, PasskeyUser, Passkeys,
+    AuthenticationBegin, PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};
 
-pub type Service = Passkeys<MemoryCredentialStore, MemoryChallengeStore>;
+pub type Service = Passkeys;
 pub const ORIGIN: &str = "http://localhost:8080";
 
 pub fn service() -> &'static Service {
@@ -20,7 +20,12 @@ pub fn service() -> &'static Service {
             .origin(ORIGIN)
             .build()
             .expect("config");
-        Passkeys::new(config, credentials().clone(), MemoryChallengeStore::new()).expect("service")
+        // Without the `session` feature there is no default user resolver; the fuzz targets
+        // only call the ceremonies, so one that knows no user will do.
+        Passkeys::builder(config, credentials().clone(), MemoryChallengeStore::new())
+            .user_resolver(|_req| async { Err(PasskeyError::NotAuthenticated) })
+            .build()
+            .expect("service")
     })
 }
 

@@ -136,10 +136,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     if let (true, Some(uid)) = (unknown_user, &user_id) {
         // Unknown user (or one with no usable passkey): answer with deterministic fake ids and
         // transports derived from the server secret, so known and unknown users look alike.
-        let fake = engine
-            .fake
-            .generate(uid.as_bytes())
-            .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
+        let fake = engine.fake_ids(uid)?;
         public_key.allow_credentials = fake
             .into_iter()
             .map(|id| AllowCredentials {
@@ -173,6 +170,8 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     })
 }
 
+/// Verifies a sign-in (the test vectors' entry point; the service calls [`finish_signalled`]).
+#[cfg(test)]
 pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     engine: &Engine,
     credentials: &C,
@@ -182,7 +181,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     finish_signalled(engine, credentials, challenges, input, &mut None).await
 }
 
-/// [`finish`], also reporting (in `unknown`) the credential id of a usernameless sign-in whose
+/// Verifies a sign-in and commits its counter, also reporting (in `unknown`) the credential id of a usernameless sign-in whose
 /// credential is not in the store: the case for a `signalUnknownCredential`.
 pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
     engine: &Engine,

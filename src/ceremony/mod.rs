@@ -90,7 +90,6 @@ pub(crate) fn check_credential_id(
 pub(crate) struct Engine {
     pub(crate) core: WebauthnCore,
     pub(crate) config: PasskeyConfig,
-    pub(crate) fake: WebauthnFakeCredentialGenerator<AtLeastOne>,
     /// Keys derived from the server secret (fake ids and transports, new users' handles).
     pub(crate) secret: secret::ServerSecret,
     pub(crate) clock: Arc<dyn Clock>,
@@ -113,7 +112,7 @@ impl Engine {
         server_secret: &[u8],
         clock: Arc<dyn Clock>,
         audit: Arc<dyn AuditSink>,
-    ) -> Result<Self, PasskeyError> {
+    ) -> Self {
         let origins = config
             .origins
             .iter()
@@ -130,18 +129,26 @@ impl Engine {
             Some(config.allow_subdomains),
             Some(false),
         );
-        let secret = secret::ServerSecret::new(server_secret);
-        let fake = WebauthnFakeCredentialGenerator::new(secret.fake_id_key())
-            .map_err(|e| PasskeyError::Configuration(Box::new(e)))?;
-        Ok(Self {
+        Self {
             core,
             config,
-            fake,
-            secret,
+            secret: secret::ServerSecret::new(server_secret),
             clock,
             audit,
             names: crate::aaguid::AuthenticatorNames::default(),
-        })
+        }
+    }
+
+    /// The fake credential ids of an unknown user. The generator is keyed with the 32-byte key
+    /// derived from the server secret, a length webauthn-rs always accepts (16 to 64 bytes), so
+    /// building it cannot fail in practice; were it to, the request is answered 500.
+    pub(crate) fn fake_ids(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<webauthn_rs_core::proto::CredentialID>, PasskeyError> {
+        WebauthnFakeCredentialGenerator::<AtLeastOne>::new(self.secret.fake_id_key())
+            .and_then(|generator| generator.generate(user_id.as_bytes()))
+            .map_err(|e| PasskeyError::Configuration(Box::new(e)))
     }
 
     pub(crate) fn uv_policy(&self) -> UserVerificationPolicy {
@@ -300,7 +307,6 @@ mod tests {
             Arc::new(SystemClock),
             Arc::new(NoopAuditSink),
         )
-        .expect("engine")
     }
 
     /// A challenge store that counts the handles it is asked to take.

@@ -148,23 +148,33 @@ struct Rp {
     challenges: MemoryChallengeStore,
 }
 
+/// `uv` on a builder, `Discouraged` through its danger opt-in.
+fn with_uv(
+    builder: crate::config::PasskeyConfigBuilder,
+    uv: UserVerification,
+) -> crate::config::PasskeyConfigBuilder {
+    match uv {
+        UserVerification::Discouraged => builder.danger_discourage_user_verification(),
+        uv => builder.user_verification(uv),
+    }
+}
+
 impl Rp {
     fn new(uv: UserVerification) -> Self {
-        Self::with_config(
-            PasskeyConfig::builder("example.org", "Example")
-                .origin("https://example.org")
-                .user_verification(uv),
-        )
+        Self::with_config(with_uv(
+            PasskeyConfig::builder("example.org", "Example").origin("https://example.org"),
+            uv,
+        ))
     }
 
     /// Also accepts assertions made in a cross-origin iframe under the spec's top origin.
     fn with_top_origin(uv: UserVerification) -> Self {
-        Self::with_config(
+        Self::with_config(with_uv(
             PasskeyConfig::builder("example.org", "Example")
                 .origin("https://example.org")
-                .top_origin("https://example.com")
-                .user_verification(uv),
-        )
+                .top_origin("https://example.com"),
+            uv,
+        ))
     }
 
     fn with_config(config: crate::config::PasskeyConfigBuilder) -> Self {
@@ -173,8 +183,7 @@ impl Rp {
             &[0x42; 32],
             Arc::new(SystemClock),
             Arc::new(NoopAuditSink),
-        )
-        .expect("engine");
+        );
         Self {
             engine,
             credentials: MemoryCredentialStore::new(),

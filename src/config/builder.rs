@@ -20,6 +20,8 @@ pub struct PasskeyConfigBuilder {
     pub(super) challenge_ttl: Duration,
     pub(super) timeout: Duration,
     pub(super) user_verification: UserVerification,
+    /// Set by [`PasskeyConfigBuilder::danger_discourage_user_verification`].
+    pub(super) danger_uv_discouraged: bool,
     pub(super) attestation: AttestationPreference,
     pub(super) attachment: Option<Attachment>,
     pub(super) resident_key: ResidentKey,
@@ -81,9 +83,32 @@ impl PasskeyConfigBuilder {
         self
     }
 
-    /// User verification policy. Default: [`UserVerification::Required`].
+    /// User verification policy: [`UserVerification::Required`] (default) or
+    /// [`Preferred`](UserVerification::Preferred). [`Discouraged`](UserVerification::Discouraged)
+    /// is refused here by [`build`](Self::build): it is opted into only with
+    /// [`danger_discourage_user_verification`](Self::danger_discourage_user_verification).
     pub fn user_verification(mut self, uv: UserVerification) -> Self {
         self.user_verification = uv;
+        self
+    }
+
+    /// **Dangerous:** asks authenticators not to verify the user (no PIN or biometric) and
+    /// accepts responses without the UV flag, so a passkey is then a single factor that works
+    /// for whoever holds the device. Overrides [`user_verification`](Self::user_verification).
+    /// Named as webauthn-rs names its `Discouraged_DO_NOT_USE` policy; the environment overlay
+    /// spells it `PASSKEYS_USER_VERIFICATION=danger_discouraged`. Default: off.
+    ///
+    /// ```
+    /// use actix_passkeys::{PasskeyConfig, UserVerification};
+    /// let config = PasskeyConfig::builder("localhost", "Kiosk")
+    ///     .origin("http://localhost:8080")
+    ///     .danger_discourage_user_verification()
+    ///     .build()?;
+    /// assert_eq!(config.user_verification(), UserVerification::Discouraged);
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn danger_discourage_user_verification(mut self) -> Self {
+        self.danger_uv_discouraged = true;
         self
     }
 
@@ -219,6 +244,17 @@ impl PasskeyConfigBuilder {
                 "must be above zero and at most 86400 s",
             ));
         }
+        let user_verification = match (self.danger_uv_discouraged, self.user_verification) {
+            (true, _) => UserVerification::Discouraged,
+            (false, UserVerification::Discouraged) => {
+                return Err(ConfigError::new(
+                    "user_verification",
+                    "discouraged turns the PIN/biometric check off; opt in with \
+                     danger_discourage_user_verification()",
+                ))
+            }
+            (false, uv) => uv,
+        };
         let top_origins = self
             .top_origins
             .iter()
@@ -231,7 +267,7 @@ impl PasskeyConfigBuilder {
             allow_subdomains: self.allow_subdomains,
             challenge_ttl: self.challenge_ttl,
             timeout: self.timeout,
-            user_verification: self.user_verification,
+            user_verification,
             attestation: self.attestation,
             attachment: self.attachment,
             resident_key: self.resident_key,

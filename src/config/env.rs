@@ -20,7 +20,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_ALLOW_SUBDOMAINS` | `true` / `false` |
     /// | `PASSKEYS_CHALLENGE_TTL` | seconds |
     /// | `PASSKEYS_TIMEOUT_MS` | milliseconds |
-    /// | `PASSKEYS_USER_VERIFICATION` | `required` / `preferred` / `discouraged` |
+    /// | `PASSKEYS_USER_VERIFICATION` | `required` / `preferred` / `danger_discouraged` |
     /// | `PASSKEYS_ATTESTATION` | `none` / `indirect` / `direct` |
     /// | `PASSKEYS_AUTHENTICATOR_ATTACHMENT` | `platform` / `cross-platform` |
     /// | `PASSKEYS_RESIDENT_KEY` | `discouraged` / `preferred` / `required` |
@@ -78,15 +78,22 @@ impl PasskeyConfigBuilder {
             self.timeout = Duration::from_millis(ms);
         }
         if let Some(v) = get("PASSKEYS_USER_VERIFICATION") {
-            self.user_verification = parse_choice(
+            // `None`: the dangerous opt-in, spelled as loudly as its builder method.
+            match parse_choice(
                 "user_verification",
                 &v,
                 &[
-                    ("required", UserVerification::Required),
-                    ("preferred", UserVerification::Preferred),
-                    ("discouraged", UserVerification::Discouraged),
+                    ("required", Some(UserVerification::Required)),
+                    ("preferred", Some(UserVerification::Preferred)),
+                    ("danger_discouraged", None),
                 ],
-            )?;
+            )? {
+                Some(uv) => {
+                    self.user_verification = uv;
+                    self.danger_uv_discouraged = false;
+                }
+                None => self.danger_uv_discouraged = true,
+            }
         }
         if let Some(v) = get("PASSKEYS_ATTESTATION") {
             self.attestation = parse_choice(
@@ -232,6 +239,11 @@ mod tests {
             ("PASSKEYS_CHALLENGE_TTL", "-5", "challenge_ttl"),
             ("PASSKEYS_CHALLENGE_TTL", "soon", "challenge_ttl"),
             ("PASSKEYS_USER_VERIFICATION", "always", "user_verification"),
+            (
+                "PASSKEYS_USER_VERIFICATION",
+                "discouraged",
+                "user_verification",
+            ),
             ("PASSKEYS_TIMEOUT_MS", "-1", "timeout"),
         ] {
             let vars: HashMap<String, String> =
@@ -242,5 +254,35 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.field(), field);
         }
+    }
+
+    /// `discouraged` turns the PIN/biometric check off: it is reached only through a
+    /// `danger_`-named opt-in, in code and in the environment alike.
+    #[test]
+    fn user_verification_discouraged_needs_the_danger_opt_in() {
+        let err = base()
+            .user_verification(UserVerification::Discouraged)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field(), "user_verification");
+        assert!(err
+            .to_string()
+            .contains("danger_discourage_user_verification"));
+        let config = base()
+            .danger_discourage_user_verification()
+            .build()
+            .unwrap();
+        assert_eq!(config.user_verification(), UserVerification::Discouraged);
+        let vars: HashMap<String, String> = [(
+            "PASSKEYS_USER_VERIFICATION".to_owned(),
+            "danger_discouraged".to_owned(),
+        )]
+        .into_iter()
+        .collect();
+        let config = base()
+            .apply_vars(&vars)
+            .and_then(PasskeyConfigBuilder::build)
+            .unwrap();
+        assert_eq!(config.user_verification(), UserVerification::Discouraged);
     }
 }

@@ -133,6 +133,7 @@ impl PasskeyConfig {
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
             timeout: DEFAULT_TIMEOUT,
             user_verification: UserVerification::default(),
+            danger_uv_discouraged: false,
             attestation: AttestationPreference::default(),
             attachment: None,
             resident_key: ResidentKey::default(),

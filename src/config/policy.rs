@@ -11,7 +11,10 @@ pub enum UserVerification {
     Required,
     /// UV is asked for, responses without it are accepted (and recorded as not verified).
     Preferred,
-    /// UV is not asked for; responses with or without it are accepted.
+    /// UV is not asked for; responses with or without it are accepted. Dangerous (a passkey is
+    /// then one factor): set only through
+    /// [`danger_discourage_user_verification`](super::PasskeyConfigBuilder::danger_discourage_user_verification);
+    /// the plain setter's `build()` refuses it.
     Discouraged,
 }
 

@@ -17,7 +17,7 @@
 //! let config = PasskeyConfig::builder("example.com", "Example")
 //!     .origin("https://example.com")
 //!     .build()?;
-//! let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), challenges)?;
+//! let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), challenges);
 //! # let _ = passkeys;
 //! # Ok(())
 //! # }

@@ -10,14 +10,13 @@ use actix_web::{
     web::{Bytes, BytesMut},
     FromRequest, HttpMessage, HttpRequest,
 };
-use futures_util::{future::LocalBoxFuture, StreamExt as _};
+use futures_util::{
+    future::{ready, LocalBoxFuture},
+    StreamExt as _,
+};
 use serde::de::DeserializeOwned;
 
-use crate::{config::DEFAULT_BODY_LIMIT, error::PasskeyError};
-
-/// The body limit in force for a scope, stored in its app data.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub(crate) usize);
+use crate::{error::PasskeyError, web::service::Passkeys};
 
 /// A required JSON body.
 #[derive(Debug)]
@@ -39,14 +38,24 @@ fn is_json(req: &HttpRequest) -> bool {
     }
 }
 
-/// Reads the whole body within the limit. `Ok(None)` when there is no body at all.
+/// Reads the whole body within the limit of the route's [`Passkeys`] handle (500
+/// `configuration_error` without one). `Ok(None)` when there is no body at all.
 fn read(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<Option<Bytes>, PasskeyError>> {
-    let limit = req
-        .app_data::<BodyLimit>()
-        .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    match Passkeys::from_req(req) {
+        Ok(passkeys) => read_limited(passkeys.config().body_limit, req, payload),
+        Err(e) => Box::pin(ready(Err(e))),
+    }
+}
+
+/// Reads the whole body within `limit`. `Ok(None)` when there is no body at all.
+fn read_limited(
+    limit: usize,
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<Bytes>, PasskeyError>> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -124,12 +133,11 @@ mod tests {
     /// Reads `body` with a declared `Content-Length` of `declared` under a 1 KiB limit.
     async fn read_with(body: usize, declared: usize) -> Result<Option<Bytes>, PasskeyError> {
         let (req, mut payload) = TestRequest::post()
-            .app_data(BodyLimit(LIMIT))
             .insert_header((CONTENT_TYPE, "application/json"))
             .set_payload(vec![b' '; body])
             .insert_header((CONTENT_LENGTH, declared.to_string()))
             .to_http_parts();
-        read(&req, &mut payload).await
+        read_limited(LIMIT, &req, &mut payload).await
     }
 
     /// Exactly the limit is read; one byte more is 413, whether the length is declared or

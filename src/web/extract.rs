@@ -12,32 +12,31 @@ use crate::{
     model::AuthenticationResult,
     web::{
         body::JsonBody,
-        service::{PasskeysData, VerifiedRegistration},
+        service::{Passkeys, VerifiedRegistration},
     },
 };
 
 #[cfg(feature = "session")]
 pub use self::session_extractors::{Authenticated, Fresh};
 
-/// Reads the finish body, applies the rate limit and runs `finish` on the configured service.
+/// Applies the rate limit, reads the finish body (within the configured limit) and runs
+/// `finish` on the route's [`Passkeys`] handle; without a handle, 500 `configuration_error`.
 fn ceremony<B, T>(
     req: &HttpRequest,
     payload: &mut Payload,
-    finish: fn(PasskeysData, HttpRequest, B) -> LocalBoxFuture<'static, Result<T, PasskeyError>>,
+    finish: fn(Passkeys, HttpRequest, B) -> LocalBoxFuture<'static, Result<T, PasskeyError>>,
 ) -> LocalBoxFuture<'static, Result<T, PasskeyError>>
 where
     B: serde::de::DeserializeOwned + 'static,
     T: 'static,
 {
-    let data = req.app_data::<PasskeysData>().cloned();
+    let data = match Passkeys::from_req(req) {
+        Ok(data) => data,
+        Err(e) => return Box::pin(futures_util::future::ready(Err(e))),
+    };
     let body = JsonBody::<B>::from_request(req, payload);
     let req = req.clone();
     Box::pin(async move {
-        let data = data.ok_or_else(|| {
-            PasskeyError::Configuration(
-                "PasskeysData is not in app data: mount with Passkeys::configure".into(),
-            )
-        })?;
         data.rate_limit(&req).await?;
         let body = body.await?;
         finish(data, req, body.0).await
@@ -51,8 +50,8 @@ impl FromRequest for VerifiedRegistration {
     /// Verifies a `register/finish`-shaped body (`credential`, `state`, `deviceName`) against
     /// the configured service and stores the credential before the handler runs, with the
     /// same check as the scope's `register/finish`: the request's user is resolved again and
-    /// must be the user of the begin (see [`PasskeysData::finish_registration`]). A flow that
-    /// names its user itself calls [`PasskeysData::finish_registration_for`] instead.
+    /// must be the user of the begin (see [`Passkeys::finish_registration`]). A flow that
+    /// names its user itself calls [`Passkeys::finish_registration_for`] instead.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         ceremony(req, payload, |data, req, body: RegistrationFinish| {
             Box::pin(async move { data.finish_registration(&req, body).await })
@@ -91,17 +90,12 @@ impl VerifiedAssertion {
     /// Records the sign-in in the session as the scope's `authenticate/finish` does: renews the
     /// session id and stores the [`PasskeySession`](crate::PasskeySession), bound to the
     /// configured rp id. Call it only once your app accepts the sign-in (an account lock check
-    /// first, for example). Without [`PasskeysData`] in app data the session is bound to no
-    /// tenant and [`Authenticated`](crate::Authenticated) will not accept it.
+    /// first, for example). Without a [`Passkeys`] handle for the route: 500
+    /// `configuration_error`, and the session is not touched.
     #[cfg(feature = "session")]
     pub fn sign_in(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
-        let now = req
-            .app_data::<PasskeysData>()
-            .map_or_else(chrono::Utc::now, PasskeysData::now);
-        let rp_id = req
-            .app_data::<PasskeysData>()
-            .map_or_else(String::new, |d| d.config().rp_id().to_owned());
-        crate::web::session::sign_in(req, &self.0, now, &rp_id)
+        let passkeys = Passkeys::from_req(req)?;
+        crate::web::session::sign_in(req, &self.0, passkeys.now(), passkeys.config().rp_id())
     }
 }
 
@@ -129,7 +123,10 @@ mod session_extractors {
 
     use crate::{
         error::PasskeyError,
-        web::session::{passkeys_data, signed_in, Ended, PasskeySession},
+        web::{
+            service::Passkeys,
+            session::{signed_in, Ended, PasskeySession},
+        },
     };
 
     /// The user signed in with a passkey (from the session bridge).
@@ -143,9 +140,10 @@ mod session_extractors {
     ///
     /// Rejects with 401 `not_authenticated` when there is no such sign-in, 503
     /// `store_unavailable` when the credential store fails, and 500 `configuration_error` when
-    /// [`PasskeysData`](crate::PasskeysData) is not in app data (mount with
-    /// [`Passkeys::configure`](crate::Passkeys::configure) for routes outside the scope). Use
-    /// `Option<Authenticated>` for pages that work either way (any rejection reads as `None`).
+    /// no [`Passkeys`](crate::Passkeys) handle is registered for the route (mount with
+    /// [`Passkeys::configure`](crate::Passkeys::configure); that case is also logged as an
+    /// error, even under `Option`). Use `Option<Authenticated>` for pages that work either way
+    /// (any rejection reads as `None`).
     ///
     /// ```
     /// use actix_passkeys::Authenticated;
@@ -189,7 +187,7 @@ mod session_extractors {
         fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
             let req = req.clone();
             Box::pin(async move {
-                let data = passkeys_data(&req)?;
+                let data = Passkeys::from_req(&req)?;
                 signed_in(&req, &data, Ended::Purge)
                     .await
                     .map(Authenticated)
@@ -231,7 +229,7 @@ mod session_extractors {
         fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
             let req = req.clone();
             Box::pin(async move {
-                let data = passkeys_data(&req)?;
+                let data = Passkeys::from_req(&req)?;
                 let session = signed_in(&req, &data, Ended::Purge).await?;
                 let age = (data.now() - session.authenticated_at)
                     .to_std()

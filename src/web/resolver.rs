@@ -115,23 +115,3 @@ where
         Box::pin(self(req, result))
     }
 }
-
-/// The resolver used when the app configures none and the session bridge is off.
-#[cfg(not(feature = "session"))]
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NoResolver;
-
-#[cfg(not(feature = "session"))]
-impl UserResolver for NoResolver {
-    fn resolve(
-        &self,
-        _: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(futures_util::future::ready(Err(
-            PasskeyError::Configuration(
-                "no UserResolver configured: registration and credential management need one"
-                    .into(),
-            ),
-        )))
-    }
-}

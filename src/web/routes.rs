@@ -10,7 +10,6 @@ use actix_web::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    audit::AuditEventKind,
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish},
         registration::{RegistrationBegin, RegistrationFinish},
@@ -19,7 +18,7 @@ use crate::{
     model::{b64url, from_b64url, validate_device_name, CredentialView},
     web::{
         body::{JsonBody, OptionalJsonBody},
-        service::PasskeysData,
+        service::Passkeys,
         signal::Signal,
     },
 };
@@ -51,10 +50,13 @@ pub(crate) async fn rate_limited(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(data) = req.app_data::<PasskeysData>().cloned() {
-        if let Err(err) = data.rate_limit(req.request()).await {
-            return Ok(req.error_response(err).map_into_right_body());
-        }
+    // The scope registers its handle for its own routes; a missing one is a 500.
+    let limited = match Passkeys::from_req(req.request()) {
+        Ok(data) => data.rate_limit(req.request()).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = limited {
+        return Ok(req.error_response(err).map_into_right_body());
     }
     next.call(req)
         .await
@@ -62,7 +64,7 @@ pub(crate) async fn rate_limited(
 }
 
 pub(crate) async fn register_begin(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
     body: OptionalJsonBody<RegistrationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
@@ -96,7 +98,7 @@ pub(crate) struct SignedIn {
 }
 
 pub(crate) async fn register_finish(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
     body: JsonBody<RegistrationFinish>,
 ) -> Result<HttpResponse, PasskeyError> {
@@ -109,7 +111,7 @@ pub(crate) async fn register_finish(
 }
 
 pub(crate) async fn authenticate_begin(
-    svc: PasskeysData,
+    svc: Passkeys,
     body: OptionalJsonBody<AuthenticationBegin>,
 ) -> Result<HttpResponse, PasskeyError> {
     let options = svc.start_authentication(body.0.unwrap_or_default()).await?;
@@ -117,12 +119,12 @@ pub(crate) async fn authenticate_begin(
 }
 
 pub(crate) async fn authenticate_finish(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
     body: JsonBody<AuthenticationFinish>,
 ) -> Result<HttpResponse, actix_web::Error> {
     // The counter and last-used time are committed inside `finish`, before anything below runs.
-    let (result, unknown) = svc.inner().finish_authentication_signalled(body.0).await;
+    let (result, unknown) = svc.finish_authentication_signalled(body.0).await;
     let result = match (result, unknown) {
         (Ok(r), _) => r,
         (Err(err), Some(id)) => {
@@ -141,7 +143,7 @@ pub(crate) async fn authenticate_finish(
     };
     // The app's hook decides first; the session records the sign-in only when it accepts
     // (an error, or an answer with a 4xx/5xx status, leaves the session as it was).
-    let resp = match svc.inner().hook() {
+    let resp = match svc.hook() {
         Some(hook) => hook.call(req.clone(), result.clone()).await?,
         None => HttpResponse::Ok().json(SignedIn {
             status: "ok",
@@ -156,16 +158,12 @@ pub(crate) async fn authenticate_finish(
 }
 
 pub(crate) async fn list_credentials(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
 ) -> Result<HttpResponse, PasskeyError> {
     let user = svc.resolve_user(&req).await?;
-    let creds = svc.inner().list(user.id).await?;
-    let names = &svc.inner().engine().names;
-    let views: Vec<CredentialView> = creds
-        .iter()
-        .map(|c| CredentialView::with_names(c, names))
-        .collect();
+    let creds = svc.list_credentials(&user.id).await?;
+    let views: Vec<CredentialView> = creds.iter().map(|c| svc.credential_view(c)).collect();
     let mut resp = HttpResponse::Ok();
     if let Some(signal) = Signal::all_accepted(svc.config().rp_id(), &creds) {
         resp.insert_header(signal.header());
@@ -191,7 +189,7 @@ fn credential_id(path: &str) -> Result<Vec<u8>, PasskeyError> {
 }
 
 pub(crate) async fn rename_credential(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
     path: web::Path<String>,
     body: JsonBody<Rename>,
@@ -204,7 +202,7 @@ pub(crate) async fn rename_credential(
             "deviceName must not be empty.",
         ));
     }
-    if svc.inner().rename(user.id, id, name).await? {
+    if svc.rename_credential(&user.id, &id, &name).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(PasskeyError::NotFound)
@@ -212,22 +210,15 @@ pub(crate) async fn rename_credential(
 }
 
 pub(crate) async fn delete_credential(
-    svc: PasskeysData,
+    svc: Passkeys,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PasskeyError> {
     let user = svc.resolve_user(&req).await?;
     let id = credential_id(&path)?;
-    if !svc.inner().delete(user.id.clone(), id).await? {
+    if !svc.delete_credential(&user.id, &id).await? {
         return Err(PasskeyError::NotFound);
     }
-    let engine = svc.inner().engine();
-    engine.audit(
-        engine
-            .event(AuditEventKind::CredentialRevoked)
-            .user(Some(&user.id))
-            .credential(Some(path.into_inner())),
-    );
     let mut resp = HttpResponse::NoContent();
     // The revoke is done; a failing re-read only costs the signal.
     if let Ok(Some(signal)) = svc.accepted_credentials(&user.id).await {

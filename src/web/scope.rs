@@ -1,11 +1,11 @@
-//! [`Passkeys`]: the configured service, and the scope that serves the wire contract.
+//! [`Passkeys`]' builder, and the scope that serves the wire contract.
 
 use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{
     dev::{AppService, HttpServiceFactory},
     middleware::from_fn,
-    web, FromRequest, Handler, HttpRequest, Responder,
+    web, FromRequest, Handler, Responder,
 };
 use rand::Rng as _;
 use uuid::Uuid;
@@ -13,22 +13,16 @@ use uuid::Uuid;
 use crate::{
     aaguid::AuthenticatorNames,
     audit::{AuditSink, LogAuditSink},
-    ceremony::{
-        authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{self, RegistrationFinish, RegistrationOptions},
-        Engine,
-    },
+    ceremony::Engine,
     clock::{Clock, SystemClock},
     config::PasskeyConfig,
-    error::PasskeyError,
-    model::{AuthenticationResult, PasskeyUser},
+    error::BuildError,
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::{
-        body::BodyLimit,
         resolver::{AuthenticatedHook, UserResolver},
         routes::*,
-        service::{Inner, PasskeysData, VerifiedRegistration},
+        service::{Erased, Inner, Passkeys, Stores},
     },
 };
 
@@ -38,71 +32,13 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/webauthn";
 /// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/auth/passkeys";
 
-/// The passkey service: configuration, stores and app hooks. Mount it with
-/// `App::service(passkeys)` (at [`DEFAULT_PATH`] or the builder's path); it serves
-///
-/// | route | answer |
-/// |---|---|
-/// | `POST register/begin` | `{"publicKey", "state"}` |
-/// | `POST register/finish` | `{"status":"ok","credentialId"}` |
-/// | `POST authenticate/begin` | `{"publicKey", "state"}` |
-/// | `POST authenticate/finish` | `{"status":"ok","userId"}` or the hook's response |
-/// | `GET credentials` | `[CredentialView]` |
-/// | `PATCH credentials/{id}` | 204 |
-/// | `DELETE credentials/{id}` | 204 |
-/// | `POST logout` (feature `session`) | 204 |
-/// | `GET passkeys.js` | the browser helper |
-/// | `GET openapi.json` (feature `openapi`) | the OpenAPI 3.1 document of these routes |
-///
-/// `GET credentials` and a successful `DELETE credentials/{id}` carry a
-/// [`Passkeys-Signal`](crate::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
-/// usernameless `authenticate/finish` refused with `credential_not_found` (`unknownCredential`).
-/// [`Passkeys::well_known`] serves `/.well-known/webauthn` at the site root.
-///
-/// ```
-/// use actix_passkeys::{
-///     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-///     PasskeyConfig, Passkeys,
-/// };
-/// use actix_web::App;
-///
-/// let config = PasskeyConfig::builder("localhost", "Demo")
-///     .origin("http://localhost:8080")
-///     .build()?;
-/// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
-/// let app = App::new().service(passkeys.clone());
-/// # let _ = app;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct Passkeys<C, S> {
-    inner: Arc<Inner<C, S>>,
-    path: String,
-}
-
-impl<C, S> Clone for Passkeys<C, S> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: Arc::clone(&self.inner),
-            path: self.path.clone(),
-        }
-    }
-}
-
-impl<C, S> std::fmt::Debug for Passkeys<C, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passkeys")
-            .field("path", &self.path)
-            .field("engine", &self.inner.engine)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Builder for [`Passkeys`]; every setter documents its default.
 #[must_use]
-pub struct PasskeysBuilder<C, S> {
+pub struct PasskeysBuilder {
     config: PasskeyConfig,
-    credentials: C,
-    challenges: S,
+    stores: Box<dyn Stores>,
+    /// Whether a store is shared between instances (for the missing-secret warning).
+    shared: bool,
     path: String,
     resolver: Option<Box<dyn UserResolver>>,
     hook: Option<Box<dyn AuthenticatedHook>>,
@@ -113,7 +49,7 @@ pub struct PasskeysBuilder<C, S> {
     names: AuthenticatorNames,
 }
 
-impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
+impl std::fmt::Debug for PasskeysBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasskeysBuilder")
             .field("path", &self.path)
@@ -122,7 +58,7 @@ impl<C, S> std::fmt::Debug for PasskeysBuilder<C, S> {
     }
 }
 
-impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
+impl PasskeysBuilder {
     /// Mount path of the scope. Default: [`DEFAULT_PATH`] (`/auth/passkeys`).
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
@@ -162,6 +98,9 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
     /// same secret on every instance, and keep it across restarts, so unknown users get the
     /// same answers everywhere and two concurrent first registrations of one user get one
     /// handle. Keep it secret: whoever knows it can tell fake ids from real ones.
+    ///
+    /// Too short a secret is refused by [`build`](Self::build) with
+    /// [`BuildError::ServerSecretTooShort`].
     ///
     /// Default: a random secret per process. `build()` then logs one warning when a store is
     /// shared between instances ([`CredentialStore::is_shared`] or
@@ -224,68 +163,100 @@ impl<C: CredentialStore, S: ChallengeStore> PasskeysBuilder<C, S> {
         self
     }
 
-    /// Builds the service.
-    pub fn build(self) -> Result<Passkeys<C, S>, PasskeyError> {
-        let secret = match self.secret {
-            Some(secret) if secret.len() >= 16 => secret,
-            Some(_) => {
-                return Err(PasskeyError::Configuration(
-                    "server_secret must be at least 16 bytes".into(),
-                ))
+    /// Builds the service, refusing a misconfiguration with its [`BuildError`]: a
+    /// [`server_secret`](Self::server_secret) shorter than 16 bytes, or (without the `session`
+    /// feature, which brings the default resolver) no [`user_resolver`](Self::user_resolver).
+    pub fn build(mut self) -> Result<Passkeys, BuildError> {
+        if let Some(secret) = &self.secret {
+            if secret.len() < 16 {
+                return Err(BuildError::ServerSecretTooShort { len: secret.len() });
             }
-            None => {
-                if self.credentials.is_shared() || self.challenges.is_shared() {
-                    log::warn!(
-                        "passkeys: no server secret is set but a store is shared: fake credential \
-                         ids and new users' handles differ between instances and restarts; set \
-                         PasskeysBuilder::server_secret"
-                    );
-                }
-                let mut secret = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut secret);
-                secret
-            }
+        }
+        let resolver = match self.resolver.take() {
+            Some(resolver) => resolver,
+            None => default_resolver().ok_or(BuildError::NoUserResolver)?,
         };
-        let mut engine = Engine::new(self.config, &secret, self.clock, self.audit)?;
+        Ok(self.finish(resolver))
+    }
+
+    /// The service from checked settings.
+    fn finish(self, resolver: Box<dyn UserResolver>) -> Passkeys {
+        let secret = self.secret.unwrap_or_else(|| {
+            if self.shared {
+                log::warn!(
+                    "passkeys: no server secret is set but a store is shared: fake credential \
+                     ids and new users' handles differ between instances and restarts; set \
+                     PasskeysBuilder::server_secret"
+                );
+            }
+            random_secret()
+        });
+        let mut engine = Engine::new(self.config, &secret, self.clock, self.audit);
         engine.names = self.names;
-        let resolver = self.resolver.unwrap_or_else(default_resolver);
-        Ok(Passkeys {
-            inner: Arc::new(Inner {
-                engine,
-                credentials: self.credentials,
-                challenges: self.challenges,
-                resolver,
-                hook: self.hook,
-                rate_limit: self.rate_limit,
-            }),
+        Passkeys(Arc::new(Inner {
+            engine,
+            stores: self.stores,
+            resolver,
+            hook: self.hook,
+            rate_limit: self.rate_limit,
             path: self.path,
-        })
+        }))
     }
 }
 
-fn default_resolver() -> Box<dyn UserResolver> {
+fn random_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    secret
+}
+
+/// The resolver used when the app sets none: the session bridge's, if compiled in.
+fn default_resolver() -> Option<Box<dyn UserResolver>> {
     #[cfg(feature = "session")]
     {
-        Box::new(crate::web::session::SessionUserResolver)
+        Some(Box::new(crate::web::session::SessionUserResolver))
     }
     #[cfg(not(feature = "session"))]
     {
-        Box::new(crate::web::resolver::NoResolver)
+        None
     }
 }
 
-impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
-    /// A service with default settings (see [`PasskeysBuilder`]).
-    pub fn new(config: PasskeyConfig, credentials: C, challenges: S) -> Result<Self, PasskeyError> {
-        Self::builder(config, credentials, challenges).build()
+impl Passkeys {
+    /// A service with default settings (see [`PasskeysBuilder`]). It cannot fail: every
+    /// setting that could be wrong is the builder's, whose
+    /// [`build`](PasskeysBuilder::build) says why with a [`BuildError`]. Here the server secret
+    /// is random per process (so no length to check: set a shared one with
+    /// [`PasskeysBuilder::server_secret`] for several instances), the key derived from it
+    /// always fits webauthn-rs's fake-id generator, the user resolver is the session bridge's
+    /// [`SessionUserResolver`](crate::SessionUserResolver) (hence feature `session`; without
+    /// it use the builder and its [`user_resolver`](PasskeysBuilder::user_resolver)), and
+    /// the [`PasskeyConfig`] was already validated by its own builder.
+    #[cfg(feature = "session")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+    pub fn new<C: CredentialStore, S: ChallengeStore>(
+        config: PasskeyConfig,
+        credentials: C,
+        challenges: S,
+    ) -> Self {
+        Self::builder(config, credentials, challenges)
+            .finish(Box::new(crate::web::session::SessionUserResolver))
     }
 
-    /// Starts a builder.
-    pub fn builder(config: PasskeyConfig, credentials: C, challenges: S) -> PasskeysBuilder<C, S> {
+    /// Starts a builder. The stores are erased here, once: the builder and the service have
+    /// no type parameters.
+    pub fn builder<C: CredentialStore, S: ChallengeStore>(
+        config: PasskeyConfig,
+        credentials: C,
+        challenges: S,
+    ) -> PasskeysBuilder {
         PasskeysBuilder {
             config,
-            credentials,
-            challenges,
+            shared: credentials.is_shared() || challenges.is_shared(),
+            stores: Box::new(Erased {
+                credentials,
+                challenges,
+            }),
             path: DEFAULT_PATH.to_owned(),
             resolver: None,
             hook: None,
@@ -297,92 +268,17 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
         }
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &PasskeyConfig {
-        &self.inner.engine.config
-    }
-
-    /// The credential store.
-    pub fn credentials(&self) -> &C {
-        &self.inner.credentials
-    }
-
-    /// The challenge store.
-    pub fn challenges(&self) -> &S {
-        &self.inner.challenges
-    }
-
-    /// Begins a registration for `user` (what `register/begin` does after resolving the user).
-    pub async fn start_registration(
-        &self,
-        user: PasskeyUser,
-    ) -> Result<RegistrationOptions, PasskeyError> {
-        let i = &self.inner;
-        registration::begin(&i.engine, &i.credentials, &i.challenges, user).await
-    }
-
-    /// Verifies and stores a registration for the user of `req` (what `register/finish` does):
-    /// the user is resolved again and must be the user of the begin. See
-    /// [`PasskeysData::finish_registration`].
-    pub async fn finish_registration(
-        &self,
-        req: &HttpRequest,
-        input: RegistrationFinish,
-    ) -> Result<VerifiedRegistration, PasskeyError> {
-        self.data().finish_registration(req, input).await
-    }
-
-    /// Verifies and stores a registration that must have been begun for `user_id`. See
-    /// [`PasskeysData::finish_registration_for`].
-    pub async fn finish_registration_for(
-        &self,
-        user_id: &str,
-        input: RegistrationFinish,
-    ) -> Result<VerifiedRegistration, PasskeyError> {
-        self.data().finish_registration_for(user_id, input).await
-    }
-
-    /// Begins a sign-in, username-first when `input.user_id` is set, else usernameless.
-    pub async fn start_authentication(
-        &self,
-        input: AuthenticationBegin,
-    ) -> Result<AuthenticationOptions, PasskeyError> {
-        let i = &self.inner;
-        authentication::begin(&i.engine, &i.credentials, &i.challenges, input).await
-    }
-
-    /// Verifies a sign-in and commits its counter (what `authenticate/finish` does before the
-    /// session bridge and the hook).
-    pub async fn finish_authentication(
-        &self,
-        input: AuthenticationFinish,
-    ) -> Result<AuthenticationResult, PasskeyError> {
-        let i = &self.inner;
-        authentication::finish(&i.engine, &i.credentials, &i.challenges, input).await
-    }
-
-    /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
-    /// `user`'s name or display name; `None` when the user has no passkeys. See
-    /// [`PasskeysData::user_details_changed`].
-    pub async fn user_details_changed(
-        &self,
-        user: &PasskeyUser,
-    ) -> Result<Option<crate::Signal>, PasskeyError> {
-        self.data().user_details_changed(user).await
-    }
-
-    /// A type-erased handle for handlers and extractors ([`PasskeysData`]).
-    pub fn data(&self) -> PasskeysData {
-        PasskeysData(self.inner.clone())
-    }
-
-    /// Mounts the scope and registers [`PasskeysData`] for the whole app, so handlers outside
-    /// the scope can use the ceremony extractors and [`Fresh`](crate::Fresh).
+    /// **The way to mount the service**: the scope, [`well_known`](Self::well_known), and the
+    /// handle as app data for the whole app, so every route's extractors
+    /// ([`Authenticated`](crate::Authenticated), [`Fresh`](crate::Fresh),
+    /// [`VerifiedRegistration`], [`VerifiedAssertion`](crate::VerifiedAssertion), `Passkeys`
+    /// itself) find it. `App::service(passkeys)` alone serves the scope, but an extractor on a
+    /// route outside it then answers 500 `configuration_error`.
     ///
     /// ```
     /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
     /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
-    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
     /// let app = actix_web::App::new().configure(passkeys.configure());
     /// # let _ = app;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -390,7 +286,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let this = self.clone();
         move |cfg| {
-            cfg.app_data(this.data())
+            cfg.app_data(this.clone())
                 .service(this.well_known())
                 .service(this);
         }
@@ -411,7 +307,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     ///     .origin("https://example.com")
     ///     .related_origin("https://example.co.uk")
     ///     .build()?;
-    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
     /// let app = actix_web::App::new()
     ///     .service(passkeys.well_known()) // GET /.well-known/webauthn
     ///     .service(passkeys.clone());     // the scope, /auth/passkeys/…
@@ -441,7 +337,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     /// ```
     /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
     /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
-    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())?;
+    /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
     /// let doc: serde_json::Value = serde_json::from_str(&passkeys.openapi_json())?;
     /// assert_eq!(doc["openapi"], "3.1.0");
     /// assert!(doc["paths"]["/register/begin"]["post"].is_object());
@@ -450,7 +346,7 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     #[cfg(feature = "openapi")]
     #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
     pub fn openapi_json(&self) -> String {
-        crate::web::openapi::document(&self.path)
+        crate::web::openapi::document(self.path())
             .to_json()
             .unwrap_or_else(|_| "{}".to_owned())
     }
@@ -459,9 +355,8 @@ impl<C: CredentialStore, S: ChallengeStore> Passkeys<C, S> {
     pub fn scope(&self) -> actix_web::Scope {
         let resource =
             |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-        let scope = web::scope(&self.path)
-            .app_data(self.data())
-            .app_data(BodyLimit(self.inner.engine.config.body_limit))
+        let scope = web::scope(self.path())
+            .app_data(self.clone())
             .service(ceremony("/register/begin", register_begin))
             .service(ceremony("/register/finish", register_finish))
             .service(ceremony("/authenticate/begin", authenticate_begin))
@@ -504,8 +399,60 @@ where
         .default_service(web::to(method_not_allowed))
 }
 
-impl<C: CredentialStore, S: ChallengeStore> HttpServiceFactory for Passkeys<C, S> {
+impl HttpServiceFactory for Passkeys {
     fn register(self, config: &mut AppService) {
         self.scope().register(config);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{MemoryChallengeStore, MemoryCredentialStore};
+
+    fn builder() -> PasskeysBuilder {
+        let config = PasskeyConfig::builder("localhost", "Test")
+            .origin("http://localhost:8080")
+            .build()
+            .unwrap();
+        let builder = Passkeys::builder(
+            config,
+            MemoryCredentialStore::new(),
+            MemoryChallengeStore::new(),
+        );
+        #[cfg(not(feature = "session"))]
+        let builder = builder
+            .user_resolver(|_req| async { Err(crate::error::PasskeyError::NotAuthenticated) });
+        builder
+    }
+
+    /// A server secret shorter than 16 bytes would make the fake credential ids guessable; the
+    /// refusal says how long it was.
+    #[test]
+    fn build_refuses_a_short_server_secret_with_its_length() {
+        assert_eq!(
+            builder().server_secret([1u8; 15]).build().unwrap_err(),
+            BuildError::ServerSecretTooShort { len: 15 }
+        );
+        assert!(builder().server_secret([1u8; 16]).build().is_ok());
+        assert!(builder().build().is_ok(), "no secret: a random one");
+    }
+
+    /// Without the session bridge there is no default user resolver: `build` says so instead
+    /// of a service whose registration routes answer 500.
+    #[cfg(not(feature = "session"))]
+    #[test]
+    fn build_refuses_no_user_resolver_without_the_session_feature() {
+        let config = PasskeyConfig::builder("localhost", "Test")
+            .origin("http://localhost:8080")
+            .build()
+            .unwrap();
+        let built = Passkeys::builder(
+            config,
+            MemoryCredentialStore::new(),
+            MemoryChallengeStore::new(),
+        )
+        .build();
+        assert_eq!(built.unwrap_err(), BuildError::NoUserResolver);
     }
 }

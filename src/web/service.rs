@@ -1,23 +1,27 @@
-//! The configured service behind a type-erased handle: [`PasskeysData`].
+//! [`Passkeys`], the one handle to the configured service, and the object-safe adapter its
+//! stores are erased behind.
 //!
-//! [`Passkeys`](crate::Passkeys) is generic over its stores; handlers and extractors reach it
-//! through `PasskeysData` in app data, so they need no type parameters.
+//! The store traits are generic (`impl Future + Send` methods are not object-safe), so the
+//! concrete stores are wrapped once, at build time, in [`Erased`] and reached through the
+//! private [`Stores`] trait. Everything an app names — handlers, extractors, `App::app_data` —
+//! is the non-generic, cheaply cloned `Passkeys`.
 
 use std::sync::Arc;
 
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
-use futures_util::future::{ready, LocalBoxFuture, Ready};
+use futures_util::future::{ready, BoxFuture, Ready};
 
 use crate::{
+    audit::AuditEventKind,
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
         registration::{self, RegistrationFinish, RegistrationOptions},
         Engine,
     },
     config::PasskeyConfig,
-    error::PasskeyError,
-    model::{AuthenticationResult, Credential, PasskeyUser},
+    error::{NotMounted, PasskeyError},
+    model::{AuthenticationResult, Credential, CredentialView, PasskeyUser},
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::resolver::{AuthenticatedHook, UserResolver},
@@ -33,13 +37,15 @@ pub struct VerifiedRegistration {
     pub user: PasskeyUser,
 }
 
-pub(crate) struct Inner<C, S> {
+/// Everything behind the handle.
+pub(crate) struct Inner {
     pub(crate) engine: Engine,
-    pub(crate) credentials: C,
-    pub(crate) challenges: S,
+    pub(crate) stores: Box<dyn Stores>,
     pub(crate) resolver: Box<dyn UserResolver>,
     pub(crate) hook: Option<Box<dyn AuthenticatedHook>>,
     pub(crate) rate_limit: Option<RateLimit>,
+    /// Mount path of the scope.
+    pub(crate) path: String,
 }
 
 /// A finished sign-in, and the credential id of a usernameless sign-in whose credential is
@@ -47,88 +53,69 @@ pub(crate) struct Inner<C, S> {
 pub(crate) type SignalledAuthentication =
     (Result<AuthenticationResult, PasskeyError>, Option<Vec<u8>>);
 
-/// What the web layer needs from the service, without its store types.
-pub(crate) trait Ceremonies: Send + Sync + 'static {
-    fn engine(&self) -> &Engine;
-    fn resolver(&self) -> &dyn UserResolver;
-    fn hook(&self) -> Option<&dyn AuthenticatedHook>;
-    fn rate_limit(&self) -> Option<&RateLimit>;
-    fn start_registration(
-        &self,
+/// The stores, without their types: what the ceremonies and management calls need of them.
+pub(crate) trait Stores: Send + Sync + 'static {
+    fn start_registration<'a>(
+        &'a self,
+        engine: &'a Engine,
         user: PasskeyUser,
-    ) -> LocalBoxFuture<'_, Result<RegistrationOptions, PasskeyError>>;
-    fn finish_registration(
-        &self,
+    ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>>;
+    fn finish_registration<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: RegistrationFinish,
         for_user: String,
-    ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>>;
-    fn start_authentication(
-        &self,
+    ) -> BoxFuture<'a, Result<VerifiedRegistration, PasskeyError>>;
+    fn start_authentication<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: AuthenticationBegin,
-    ) -> LocalBoxFuture<'_, Result<AuthenticationOptions, PasskeyError>>;
-    fn finish_authentication(
-        &self,
+    ) -> BoxFuture<'a, Result<AuthenticationOptions, PasskeyError>>;
+    fn finish_authentication<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: AuthenticationFinish,
-    ) -> LocalBoxFuture<'_, Result<AuthenticationResult, PasskeyError>>;
-    fn finish_authentication_signalled(
-        &self,
-        input: AuthenticationFinish,
-    ) -> LocalBoxFuture<'_, SignalledAuthentication>;
-    fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>>;
-    fn credential(
-        &self,
-        id: Vec<u8>,
-    ) -> LocalBoxFuture<'_, Result<Option<Credential>, PasskeyError>>;
+    ) -> BoxFuture<'a, SignalledAuthentication>;
+    fn list(&self, user_id: String) -> BoxFuture<'_, Result<Vec<Credential>, PasskeyError>>;
+    fn credential(&self, id: Vec<u8>) -> BoxFuture<'_, Result<Option<Credential>, PasskeyError>>;
     fn rename(
         &self,
         user_id: String,
         id: Vec<u8>,
         name: String,
-    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>>;
-    fn delete(
-        &self,
-        user_id: String,
-        id: Vec<u8>,
-    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>>;
+    ) -> BoxFuture<'_, Result<bool, PasskeyError>>;
+    fn delete(&self, user_id: String, id: Vec<u8>) -> BoxFuture<'_, Result<bool, PasskeyError>>;
 }
 
-impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
-    fn engine(&self) -> &Engine {
-        &self.engine
-    }
+/// The concrete stores, erased behind [`Stores`].
+pub(crate) struct Erased<C, S> {
+    pub(crate) credentials: C,
+    pub(crate) challenges: S,
+}
 
-    fn resolver(&self) -> &dyn UserResolver {
-        self.resolver.as_ref()
-    }
-
-    fn hook(&self) -> Option<&dyn AuthenticatedHook> {
-        self.hook.as_deref()
-    }
-
-    fn rate_limit(&self) -> Option<&RateLimit> {
-        self.rate_limit.as_ref()
-    }
-
-    fn start_registration(
-        &self,
+impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
+    fn start_registration<'a>(
+        &'a self,
+        engine: &'a Engine,
         user: PasskeyUser,
-    ) -> LocalBoxFuture<'_, Result<RegistrationOptions, PasskeyError>> {
+    ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>> {
         Box::pin(registration::begin(
-            &self.engine,
+            engine,
             &self.credentials,
             &self.challenges,
             user,
         ))
     }
 
-    fn finish_registration(
-        &self,
+    fn finish_registration<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: RegistrationFinish,
         for_user: String,
-    ) -> LocalBoxFuture<'_, Result<VerifiedRegistration, PasskeyError>> {
+    ) -> BoxFuture<'a, Result<VerifiedRegistration, PasskeyError>> {
         Box::pin(async move {
             let (credential, user) = registration::finish(
-                &self.engine,
+                engine,
                 &self.credentials,
                 &self.challenges,
                 input,
@@ -139,38 +126,28 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         })
     }
 
-    fn start_authentication(
-        &self,
+    fn start_authentication<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: AuthenticationBegin,
-    ) -> LocalBoxFuture<'_, Result<AuthenticationOptions, PasskeyError>> {
+    ) -> BoxFuture<'a, Result<AuthenticationOptions, PasskeyError>> {
         Box::pin(authentication::begin(
-            &self.engine,
+            engine,
             &self.credentials,
             &self.challenges,
             input,
         ))
     }
 
-    fn finish_authentication(
-        &self,
+    fn finish_authentication<'a>(
+        &'a self,
+        engine: &'a Engine,
         input: AuthenticationFinish,
-    ) -> LocalBoxFuture<'_, Result<AuthenticationResult, PasskeyError>> {
-        Box::pin(authentication::finish(
-            &self.engine,
-            &self.credentials,
-            &self.challenges,
-            input,
-        ))
-    }
-
-    fn finish_authentication_signalled(
-        &self,
-        input: AuthenticationFinish,
-    ) -> LocalBoxFuture<'_, SignalledAuthentication> {
+    ) -> BoxFuture<'a, SignalledAuthentication> {
         Box::pin(async move {
             let mut unknown = None;
             let result = authentication::finish_signalled(
-                &self.engine,
+                engine,
                 &self.credentials,
                 &self.challenges,
                 input,
@@ -181,7 +158,7 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         })
     }
 
-    fn list(&self, user_id: String) -> LocalBoxFuture<'_, Result<Vec<Credential>, PasskeyError>> {
+    fn list(&self, user_id: String) -> BoxFuture<'_, Result<Vec<Credential>, PasskeyError>> {
         Box::pin(async move {
             self.credentials
                 .list_for_user(&user_id)
@@ -190,10 +167,7 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         })
     }
 
-    fn credential(
-        &self,
-        id: Vec<u8>,
-    ) -> LocalBoxFuture<'_, Result<Option<Credential>, PasskeyError>> {
+    fn credential(&self, id: Vec<u8>) -> BoxFuture<'_, Result<Option<Credential>, PasskeyError>> {
         Box::pin(async move { self.credentials.get(&id).await.map_err(PasskeyError::store) })
     }
 
@@ -202,7 +176,7 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         user_id: String,
         id: Vec<u8>,
         name: String,
-    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>> {
+    ) -> BoxFuture<'_, Result<bool, PasskeyError>> {
         Box::pin(async move {
             self.credentials
                 .rename(&user_id, &id, &name)
@@ -211,11 +185,7 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
         })
     }
 
-    fn delete(
-        &self,
-        user_id: String,
-        id: Vec<u8>,
-    ) -> LocalBoxFuture<'_, Result<bool, PasskeyError>> {
+    fn delete(&self, user_id: String, id: Vec<u8>) -> BoxFuture<'_, Result<bool, PasskeyError>> {
         Box::pin(async move {
             self.credentials
                 .delete(&user_id, &id)
@@ -225,57 +195,123 @@ impl<C: CredentialStore, S: ChallengeStore> Ceremonies for Inner<C, S> {
     }
 }
 
-/// A handle to the configured [`Passkeys`](crate::Passkeys) service for handlers and
-/// extractors: begin and finish ceremonies in your own routes.
+/// The passkey service: configuration, stores and app hooks behind one cheaply cloned handle
+/// (an `Arc`), with no type parameters.
 ///
-/// The scope provides it to its own routes; for routes outside the scope register it with
-/// [`Passkeys::configure`](crate::Passkeys::configure) (or `App::app_data(passkeys.data())`).
+/// It is three things at once:
+/// - the scope: `App::service(passkeys)` mounts the wire-contract routes at
+///   [`DEFAULT_PATH`](crate::DEFAULT_PATH) or the builder's [`path`](crate::PasskeysBuilder::path);
+/// - app data: the scope registers the handle for its own routes, and
+///   [`configure`](Self::configure) registers it for the whole app, which is what the
+///   extractors ([`Authenticated`](crate::Authenticated), [`Fresh`](crate::Fresh),
+///   [`VerifiedRegistration`], [`VerifiedAssertion`](crate::VerifiedAssertion)) read;
+/// - an extractor itself, for custom handlers: begin and finish ceremonies and manage
+///   credentials with its methods.
+///
+/// **Mount it with `App::configure(passkeys.configure())`**: the scope, `/.well-known/webauthn`
+/// and the handle as app data for every route. An extractor on a route that cannot see the
+/// handle answers 500 `configuration_error` and logs one error line naming this fix; it never
+/// falls back to defaults.
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST register/begin` | `{"publicKey", "state"}` |
+/// | `POST register/finish` | `{"status":"ok","credentialId"}` |
+/// | `POST authenticate/begin` | `{"publicKey", "state"}` |
+/// | `POST authenticate/finish` | `{"status":"ok","userId"}` or the hook's response |
+/// | `GET credentials` | `[CredentialView]` |
+/// | `PATCH credentials/{id}` | 204 |
+/// | `DELETE credentials/{id}` | 204 |
+/// | `POST logout` (feature `session`) | 204 |
+/// | `GET passkeys.js` | the browser helper |
+/// | `GET openapi.json` (feature `openapi`) | the OpenAPI 3.1 document of these routes |
+///
+/// `GET credentials` and a successful `DELETE credentials/{id}` carry a
+/// [`Passkeys-Signal`](crate::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
+/// usernameless `authenticate/finish` refused with `credential_not_found` (`unknownCredential`).
 ///
 /// ```
-/// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
-/// use actix_web::HttpResponse;
+/// use actix_passkeys::{
+///     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+///     PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
+/// };
+/// use actix_web::{web, App, HttpResponse};
 ///
-/// // Sign-up that creates the account and asks for its first passkey in one step.
-/// async fn signup_begin(passkeys: PasskeysData) -> Result<HttpResponse, PasskeyError> {
+/// // A custom handler takes the handle like any extractor.
+/// async fn signup_begin(passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
 ///     let user = PasskeyUser::new("u-123", "carol@example.com", "Carol");
-///     let options = passkeys.start_registration(user).await?;
-///     Ok(HttpResponse::Ok().json(options))
+///     Ok(HttpResponse::Ok().json(passkeys.start_registration(user).await?))
 /// }
-/// # actix_web::web::to(signup_begin);
+///
+/// let config = PasskeyConfig::builder("localhost", "Demo")
+///     .origin("http://localhost:8080")
+///     .build()?;
+/// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
+/// let app = App::new()
+///     .configure(passkeys.configure())
+///     .route("/signup/begin", web::post().to(signup_begin));
+/// # let _ = app;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct PasskeysData(pub(crate) Arc<dyn Ceremonies>);
+pub struct Passkeys(pub(crate) Arc<Inner>);
 
-impl std::fmt::Debug for PasskeysData {
+impl std::fmt::Debug for Passkeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("PasskeysData")
-            .field(self.0.engine())
-            .finish()
+        f.debug_struct("Passkeys")
+            .field("path", &self.0.path)
+            .field("engine", &self.0.engine)
+            .finish_non_exhaustive()
     }
 }
 
-impl PasskeysData {
+impl Passkeys {
+    /// The handle registered for `req`'s route. Without one, logs one error line naming the
+    /// fix and answers 500 `configuration_error`: an extractor never runs on defaults.
+    pub(crate) fn from_req(req: &HttpRequest) -> Result<Self, PasskeyError> {
+        match req.app_data::<Passkeys>() {
+            Some(passkeys) => Ok(passkeys.clone()),
+            None => {
+                log::error!("passkeys: {NotMounted} (route {})", req.path());
+                Err(PasskeyError::Configuration(Box::new(NotMounted)))
+            }
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.0.engine
+    }
+
+    pub(crate) fn hook(&self) -> Option<&dyn AuthenticatedHook> {
+        self.0.hook.as_deref()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &PasskeyConfig {
-        &self.0.engine().config
+        &self.0.engine.config
+    }
+
+    /// Mount path of the scope.
+    pub fn path(&self) -> &str {
+        &self.0.path
     }
 
     /// The service clock's current time.
     pub fn now(&self) -> DateTime<Utc> {
-        self.0.engine().clock.now()
+        self.0.engine.clock.now()
     }
 
     /// The public view of a stored credential, with the authenticator named by the service's
     /// names (the app's map from
     /// [`PasskeysBuilder::authenticator_names`](crate::PasskeysBuilder::authenticator_names),
     /// then the bundled list).
-    pub fn credential_view(&self, credential: &Credential) -> crate::model::CredentialView {
-        crate::model::CredentialView::with_names(credential, &self.0.engine().names)
+    pub fn credential_view(&self, credential: &Credential) -> CredentialView {
+        CredentialView::with_names(credential, &self.0.engine.names)
     }
 
     /// Resolves the request's user with the configured [`UserResolver`].
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
-        self.0.resolver().resolve(req.clone()).await
+        self.0.resolver.resolve(req.clone()).await
     }
 
     /// Resolves the user a registration is for with the configured [`UserResolver`]'s
@@ -286,18 +322,15 @@ impl PasskeysData {
         &self,
         req: &HttpRequest,
     ) -> Result<PasskeyUser, PasskeyError> {
-        self.0
-            .resolver()
-            .resolve_for_registration(req.clone())
-            .await
+        self.0.resolver.resolve_for_registration(req.clone()).await
     }
 
-    /// Begins a registration for `user`.
+    /// Begins a registration for `user` (what `register/begin` does after resolving the user).
     pub async fn start_registration(
         &self,
         user: PasskeyUser,
     ) -> Result<RegistrationOptions, PasskeyError> {
-        self.0.start_registration(user).await
+        self.0.stores.start_registration(self.engine(), user).await
     }
 
     /// Verifies and stores a registration, for the user of `req` only: the request's user is
@@ -311,19 +344,18 @@ impl PasskeysData {
     /// - another user: 400 `challenge_not_found`, and the ceremony is consumed.
     ///
     /// So signing out cancels a pending registration. With the session bridge, a session that
-    /// registered through its [`identify`](crate::identify) grant is signed in with the new
+    /// registered through its [`identify`](Self::identify) grant is signed in with the new
     /// passkey afterwards (the grant is spent: the account has a passkey now).
     ///
-    /// A flow that knows its user by other means
-    /// (its own sign-up state) binds explicitly with
+    /// A flow that knows its user by other means (its own sign-up state) binds explicitly with
     /// [`finish_registration_for`](Self::finish_registration_for).
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, PasskeysData, RegistrationFinish};
+    /// use actix_passkeys::{PasskeyError, Passkeys, RegistrationFinish};
     /// use actix_web::{web, HttpRequest, HttpResponse};
     ///
     /// async fn add_passkey(
-    ///     passkeys: PasskeysData,
+    ///     passkeys: Passkeys,
     ///     req: HttpRequest,
     ///     body: web::Json<RegistrationFinish>,
     /// ) -> Result<HttpResponse, PasskeyError> {
@@ -340,7 +372,11 @@ impl PasskeysData {
         // The registration rules of the begin apply again: a grant that allowed the begin may
         // be spent by now (the account got a passkey meanwhile).
         let user = self.resolve_user_for_registration(req).await?;
-        let verified = self.0.finish_registration(input, user.id).await?;
+        let verified = self
+            .0
+            .stores
+            .finish_registration(self.engine(), input, user.id)
+            .await?;
         // A first passkey registered through an identify grant signs the session in with it.
         #[cfg(feature = "session")]
         crate::web::session::registered(
@@ -362,12 +398,12 @@ impl PasskeysData {
     /// [`UserResolver`]) when the resolver knows the user.
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, PasskeysData, RegistrationFinish};
+    /// use actix_passkeys::{PasskeyError, Passkeys, RegistrationFinish};
     ///
     /// // `user_id` comes from this app's own sign-up state (e.g. its signed session), set when
     /// // it created the account and called `start_registration` for it.
     /// async fn finish_signup(
-    ///     passkeys: &PasskeysData,
+    ///     passkeys: &Passkeys,
     ///     user_id: &str,
     ///     body: RegistrationFinish,
     /// ) -> Result<String, PasskeyError> {
@@ -383,7 +419,10 @@ impl PasskeysData {
         if user_id.is_empty() {
             return Err(PasskeyError::NotAuthenticated);
         }
-        self.0.finish_registration(input, user_id.to_owned()).await
+        self.0
+            .stores
+            .finish_registration(self.engine(), input, user_id.to_owned())
+            .await
     }
 
     /// Begins a sign-in: username-first when `input.user_id` is set, else usernameless.
@@ -391,15 +430,88 @@ impl PasskeysData {
         &self,
         input: AuthenticationBegin,
     ) -> Result<AuthenticationOptions, PasskeyError> {
-        self.0.start_authentication(input).await
+        self.0
+            .stores
+            .start_authentication(self.engine(), input)
+            .await
     }
 
-    /// Verifies a sign-in and commits its counter (no session change).
+    /// Verifies a sign-in and commits its counter (what `authenticate/finish` does before the
+    /// session bridge and the hook); the session is not touched.
     pub async fn finish_authentication(
         &self,
         input: AuthenticationFinish,
     ) -> Result<AuthenticationResult, PasskeyError> {
-        self.0.finish_authentication(input).await
+        self.finish_authentication_signalled(input).await.0
+    }
+
+    pub(crate) async fn finish_authentication_signalled(
+        &self,
+        input: AuthenticationFinish,
+    ) -> SignalledAuthentication {
+        self.0
+            .stores
+            .finish_authentication(self.engine(), input)
+            .await
+    }
+
+    /// All credentials of `user_id`, disabled ones included, oldest first.
+    pub async fn list_credentials(&self, user_id: &str) -> Result<Vec<Credential>, PasskeyError> {
+        self.0.stores.list(user_id.to_owned()).await
+    }
+
+    /// The stored credential with this id, of any user.
+    pub async fn credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<Credential>, PasskeyError> {
+        self.0.stores.credential(credential_id.to_vec()).await
+    }
+
+    /// Renames `user_id`'s credential; `false` when the user has no credential with this id.
+    /// The name is taken as given: validate it first as `PATCH credentials/{id}` does (1 to
+    /// [`MAX_DEVICE_NAME_CHARS`](crate::MAX_DEVICE_NAME_CHARS) characters, no control
+    /// characters).
+    pub async fn rename_credential(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        device_name: &str,
+    ) -> Result<bool, PasskeyError> {
+        self.0
+            .stores
+            .rename(
+                user_id.to_owned(),
+                credential_id.to_vec(),
+                device_name.to_owned(),
+            )
+            .await
+    }
+
+    /// Revokes (deletes) `user_id`'s credential; `false` when the user has no credential with
+    /// this id. A deletion emits the `credential_revoked` audit event, as
+    /// `DELETE credentials/{id}` does; sessions signed in with the credential end on their
+    /// next request.
+    pub async fn delete_credential(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+    ) -> Result<bool, PasskeyError> {
+        let deleted = self
+            .0
+            .stores
+            .delete(user_id.to_owned(), credential_id.to_vec())
+            .await?;
+        if deleted {
+            let engine = self.engine();
+            engine.audit(
+                engine
+                    .event(AuditEventKind::CredentialRevoked)
+                    .user(Some(user_id))
+                    .credential(Some(crate::model::b64url(credential_id))),
+            );
+        }
+        Ok(deleted)
     }
 
     /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
@@ -408,10 +520,10 @@ impl PasskeysData {
     /// the user has no passkeys (no user handle is known). Reads the user's credentials.
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
+    /// use actix_passkeys::{PasskeyError, PasskeyUser, Passkeys};
     /// use actix_web::HttpResponse;
     ///
-    /// async fn rename_account(passkeys: PasskeysData) -> Result<HttpResponse, PasskeyError> {
+    /// async fn rename_account(passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
     ///     let user = PasskeyUser::new("u-1", "carol@example.com", "Carol Jones");
     ///     // … save the new names in your user table, then:
     ///     let mut resp = HttpResponse::NoContent();
@@ -426,7 +538,7 @@ impl PasskeysData {
         &self,
         user: &PasskeyUser,
     ) -> Result<Option<crate::Signal>, PasskeyError> {
-        let creds = self.0.list(user.id.clone()).await?;
+        let creds = self.list_credentials(&user.id).await?;
         Ok(crate::Signal::user_details(
             &self.config().rp_id,
             user,
@@ -441,39 +553,26 @@ impl PasskeysData {
         &self,
         user_id: &str,
     ) -> Result<Option<crate::Signal>, PasskeyError> {
-        let creds = self.0.list(user_id.to_owned()).await?;
+        let creds = self.list_credentials(user_id).await?;
         Ok(crate::Signal::all_accepted(&self.config().rp_id, &creds))
     }
 
     /// Applies the configured rate limit (if any) to `req`.
     pub(crate) async fn rate_limit(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
-        match self.0.rate_limit() {
+        match &self.0.rate_limit {
             Some(limit) => limit.check(req, self.now()).await,
             None => Ok(()),
         }
     }
-
-    /// Looks a stored credential up by id.
-    #[cfg_attr(not(feature = "session"), allow(dead_code))]
-    pub(crate) async fn credential(&self, id: Vec<u8>) -> Result<Option<Credential>, PasskeyError> {
-        self.0.credential(id).await
-    }
-
-    pub(crate) fn inner(&self) -> &dyn Ceremonies {
-        self.0.as_ref()
-    }
 }
 
-impl FromRequest for PasskeysData {
+impl FromRequest for Passkeys {
     type Error = PasskeyError;
     type Future = Ready<Result<Self, PasskeyError>>;
 
+    /// The handle registered for the route: answers 500 `configuration_error` (and logs the
+    /// fix) when there is none; mount with [`Passkeys::configure`].
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.app_data::<PasskeysData>().cloned().ok_or_else(|| {
-            PasskeyError::Configuration(
-                "PasskeysData is not in app data: mount with Passkeys::configure or add App::app_data(passkeys.data())"
-                    .into(),
-            )
-        }))
+        ready(Self::from_req(req))
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::PasskeyError,
     model::{from_b64url, AuthenticationResult, PasskeyUser},
-    web::{resolver::UserResolver, service::PasskeysData},
+    web::{resolver::UserResolver, service::Passkeys},
 };
 
 /// Session key of the [`PasskeySession`] state.
@@ -52,7 +52,7 @@ struct Identified {
     #[serde(flatten)]
     user: PasskeyUser,
     identified_at: DateTime<Utc>,
-    /// The tenant that identified the user ([`PasskeysData::identify`]); `None` from the free
+    /// The tenant that identified the user ([`Passkeys::identify`]); `None` from the free
     /// [`identify`], which knows no tenant and is accepted by every tenant of the session.
     #[serde(default)]
     rp_id: Option<String>,
@@ -140,7 +140,7 @@ pub(crate) fn registered(
 ///
 /// Identify a user only once your app has authenticated them or created their account (the
 /// username was free). This function knows no tenant and stamps the time with the system
-/// clock: prefer [`PasskeysData::identify`], which binds the grant to its tenant (rp id) and
+/// clock: prefer [`Passkeys::identify`], which binds the grant to its tenant (rp id) and
 /// uses the service's [`Clock`](crate::Clock). With several tenants sharing a session cookie,
 /// use only that one.
 ///
@@ -206,20 +206,20 @@ fn identify_at(
         .map_err(insert_error)
 }
 
-impl PasskeysData {
+impl Passkeys {
     /// [`identify`] bound to this service's tenant (rp id: another tenant sharing the session
     /// cookie does not accept it), with the time taken from the service's
     /// [`Clock`](crate::Clock), which is what the identify window is measured with.
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData};
+    /// use actix_passkeys::{PasskeyError, PasskeyUser, Passkeys};
     /// use actix_session::Session;
     /// use actix_web::HttpResponse;
     ///
     /// // After your own password check succeeded for user "u-7":
     /// async fn password_login(
     ///     session: Session,
-    ///     passkeys: PasskeysData,
+    ///     passkeys: Passkeys,
     /// ) -> Result<HttpResponse, PasskeyError> {
     ///     passkeys.identify(&session, &PasskeyUser::new("u-7", "dave@example.com", "Dave"))?;
     ///     Ok(HttpResponse::NoContent().finish())
@@ -244,16 +244,6 @@ pub(crate) fn current(req: &HttpRequest) -> Option<PasskeySession> {
         .flatten()
 }
 
-/// The service in app data; without it nothing can be checked, which is a setup error.
-pub(crate) fn passkeys_data(req: &HttpRequest) -> Result<PasskeysData, PasskeyError> {
-    req.app_data::<PasskeysData>().cloned().ok_or_else(|| {
-        PasskeyError::Configuration(
-            "PasskeysData is not in app data: mount with Passkeys::configure or add App::app_data(passkeys.data())"
-                .into(),
-        )
-    })
-}
-
 /// What to do with a passkey sign-in whose credential is gone, disabled or reassigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
@@ -270,7 +260,7 @@ pub(crate) enum Ended {
 /// cookie may be a valid session of that tenant). A store failure is `store_unavailable`.
 pub(crate) async fn signed_in(
     req: &HttpRequest,
-    data: &PasskeysData,
+    data: &Passkeys,
     ended: Ended,
 ) -> Result<PasskeySession, PasskeyError> {
     let state = current(req).ok_or(PasskeyError::NotAuthenticated)?;
@@ -279,7 +269,7 @@ pub(crate) async fn signed_in(
     }
     let live = match from_b64url(&state.credential_id) {
         Some(id) => data
-            .credential(id)
+            .credential(&id)
             .await?
             .is_some_and(|c| !c.is_disabled() && c.user_id == state.user_id),
         None => false,
@@ -316,7 +306,7 @@ pub(crate) async fn signed_in(
 pub struct SessionUserResolver;
 
 async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
-    let data = passkeys_data(&req)?;
+    let data = Passkeys::from_req(&req)?;
     if current(&req).is_some() {
         match signed_in(&req, &data, Ended::DropSignIn).await {
             Ok(s) => {
@@ -354,8 +344,7 @@ async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
     // The grant is for a first passkey: once the account has one, only its passkey sign-in
     // manages it (listing, renaming and revoking included).
     let has_passkey = data
-        .inner()
-        .list(identified.user.id.clone())
+        .list_credentials(&identified.user.id)
         .await?
         .iter()
         .any(|c| !c.is_disabled());

@@ -164,7 +164,7 @@ async fn the_bundled_list_can_be_dropped() {
         .authenticator_names_only(std::collections::HashMap::new())
         .build()
         .unwrap();
-    let data = passkeys.data();
+    let data = passkeys.clone();
     let mut app = ctx.app_with(passkeys).await;
     app.signup("ann").await;
     app.register(&mut authenticator(), None).await.assert_ok();

@@ -23,7 +23,7 @@ fn origin(host: &str) -> String {
 /// Two tenants (one `Passkeys` per rp id, each behind a host guard) over ONE challenge store
 /// and one credential store: the Redis default prefix, or one database, shared by two apps.
 fn shared_tenants<B: Backend>(ctx: &Ctx<B>) -> impl FnOnce(&mut web::ServiceConfig) {
-    let tenant = |rp_id: &str| -> Passkeys<B::C, B::S> {
+    let tenant = |rp_id: &str| -> Passkeys {
         let config = PasskeyConfig::builder(rp_id, rp_id)
             .origin(origin(rp_id))
             .build()

@@ -1,4 +1,4 @@
-//! The custom-flow example's routes: ceremony extractors, `PasskeysData`, `Fresh`.
+//! The custom-flow example's routes: ceremony extractors, `Passkeys`, `Fresh`.
 
 use std::time::Duration;
 
@@ -175,22 +175,22 @@ async fn verified_registration_is_only_for_the_user_of_the_begin() {
     }
 }
 
-/// `PasskeysData::finish_registration_for`: a custom flow that names its user binds the finish
+/// `Passkeys::finish_registration_for`: a custom flow that names its user binds the finish
 /// to it explicitly; a ceremony begun for someone else is not found (and consumed).
 #[actix_rt::test]
 async fn finish_registration_for_binds_to_the_named_user() {
-    use actix_passkeys::{PasskeyError, PasskeyUser, PasskeysData, RegistrationFinish};
+    use actix_passkeys::{PasskeyError, PasskeyUser, Passkeys, RegistrationFinish};
     use actix_web::{web, HttpResponse};
 
     async fn begin(
-        passkeys: PasskeysData,
+        passkeys: Passkeys,
         user: web::Path<String>,
     ) -> Result<HttpResponse, PasskeyError> {
         let user = PasskeyUser::new(user.as_str(), user.as_str(), user.as_str());
         Ok(HttpResponse::Ok().json(passkeys.start_registration(user).await?))
     }
     async fn finish(
-        passkeys: PasskeysData,
+        passkeys: Passkeys,
         user: web::Path<String>,
         body: web::Json<RegistrationFinish>,
     ) -> Result<HttpResponse, PasskeyError> {

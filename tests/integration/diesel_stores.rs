@@ -578,14 +578,12 @@ mod pg {
             config().build().unwrap(),
             PgCredentialStore::new(lazy()),
             MemoryChallengeStore::new(),
-        )
-        .unwrap();
+        );
         let challenges = Passkeys::new(
             config().build().unwrap(),
             MemoryCredentialStore::new(),
             PgChallengeStore::new(lazy()),
-        )
-        .unwrap();
+        );
         let creds = atest::init_service(App::new().service(creds)).await;
         let challenges = atest::init_service(App::new().service(challenges)).await;
         let begin = |body: Value| {

@@ -284,7 +284,7 @@ impl<B: Backend> Ctx<B> {
     }
 
     /// A `Passkeys` builder over this context's stores, clock and recorder.
-    pub fn builder(&self, config: PasskeyConfig) -> PasskeysBuilder<B::C, B::S> {
+    pub fn builder(&self, config: PasskeyConfig) -> PasskeysBuilder {
         Passkeys::builder(config, self.creds.clone(), self.challenges.clone())
             .clock(self.clock.clone())
             .audit(self.audit.clone())
@@ -303,13 +303,12 @@ impl<B: Backend> Ctx<B> {
     /// The test app around a given service: session middleware, the scope, `/signup`, `/me`.
     pub async fn app_with(
         &self,
-        passkeys: Passkeys<B::C, B::S>,
+        passkeys: Passkeys,
     ) -> TestApp<
         impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
     > {
         self.app_configured(move |cfg| {
-            cfg.app_data(passkeys.data())
-                .service(passkeys)
+            cfg.configure(passkeys.configure())
                 .route("/signup", web::post().to(signup))
                 .route("/me", web::get().to(me));
         })
@@ -347,7 +346,7 @@ pub async fn signup(
     let name = body["username"].as_str().unwrap_or_default().to_owned();
     let user = PasskeyUser::new(name.clone(), name.clone(), name.clone());
     // On the service's (frozen) clock when the service is in app data.
-    match req.app_data::<actix_passkeys::PasskeysData>() {
+    match req.app_data::<actix_passkeys::Passkeys>() {
         Some(passkeys) => passkeys.identify(&session, &user)?,
         None => identify(&session, &user)?,
     }

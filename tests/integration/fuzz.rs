@@ -123,8 +123,7 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
         config().build().unwrap(),
         creds.clone(),
         MemoryChallengeStore::new(),
-    )
-    .unwrap();
+    );
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
     let options = serde_json::to_value(
         passkeys
@@ -247,7 +246,7 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
     }
 }
 
-async fn start(passkeys: &Passkeys<MemoryCredentialStore, MemoryChallengeStore>) -> Value {
+async fn start(passkeys: &Passkeys) -> Value {
     serde_json::to_value(
         passkeys
             .start_authentication(AuthenticationBegin::default())

@@ -5,10 +5,7 @@
 
 use std::{future::Future, net::SocketAddr};
 
-use actix_passkeys::{
-    store::{ChallengeStore, CredentialStore},
-    Passkeys,
-};
+use actix_passkeys::Passkeys;
 use actix_session::SessionMiddleware;
 use actix_web::{
     cookie::Key,
@@ -63,11 +60,7 @@ impl Server {
 
 /// Serves `passkeys` (plus `/signup` and `/me`, as the test app does) with `workers` worker
 /// threads. Must be called on a tokio runtime (the server's own task is spawned there).
-pub fn serve<C, S>(passkeys: Passkeys<C, S>, sessions: MemorySessions, workers: usize) -> Server
-where
-    C: CredentialStore + Clone,
-    S: ChallengeStore + Clone,
-{
+pub fn serve(passkeys: Passkeys, sessions: MemorySessions, workers: usize) -> Server {
     serve_with(
         workers,
         move |cfg| {

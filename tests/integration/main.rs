@@ -16,6 +16,7 @@ mod diesel_stores;
 mod fixtures;
 mod fuzz;
 mod http;
+mod mounting;
 mod negative;
 mod origins;
 mod properties;

@@ -86,15 +86,12 @@ async fn registration_begun_before_bob_registered_cannot_finish_after() {
     assert_eq!(ctx.creds.list_for_user("bob").await.unwrap().len(), 1);
 }
 
-fn tenant(
-    rp_id: &str,
-    creds: MemoryCredentialStore,
-) -> Passkeys<MemoryCredentialStore, MemoryChallengeStore> {
+fn tenant(rp_id: &str, creds: MemoryCredentialStore) -> Passkeys {
     let config = PasskeyConfig::builder(rp_id, rp_id)
         .origin(format!("https://{rp_id}"))
         .build()
         .unwrap();
-    Passkeys::new(config, creds, MemoryChallengeStore::new()).unwrap()
+    Passkeys::new(config, creds, MemoryChallengeStore::new())
 }
 
 fn on(host: &str, method: Method, path: &str, body: Option<Value>) -> atest::TestRequest {
@@ -277,8 +274,7 @@ async fn control_characters_in_user_id_are_invalid_request_on_pg_challenges() {
         config().build().unwrap(),
         MemoryCredentialStore::new(),
         ctx.challenges.clone(),
-    )
-    .unwrap();
+    );
     let mut app = ctx
         .app_configured(move |cfg| {
             cfg.service(passkeys);

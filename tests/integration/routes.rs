@@ -442,7 +442,7 @@ pub async fn user_verification_preferred_accepts_and_records<B: Backend>() {
 pub async fn user_verification_discouraged_asks_for_none_and_accepts_without<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let config = config()
-        .user_verification(UserVerification::Discouraged)
+        .danger_discourage_user_verification()
         .build()
         .unwrap();
     let mut app = ctx.app_with(ctx.builder(config).build().unwrap()).await;
@@ -863,8 +863,7 @@ pub async fn store_outage_is_503<B: Backend>() {
         config().build().unwrap(),
         ctx.creds.clone(),
         DownChallengeStore,
-    )
-    .unwrap();
+    );
     let svc = atest::init_service(actix_web::App::new().service(passkeys)).await;
     let call = || {
         atest::TestRequest::post()
@@ -1140,7 +1139,7 @@ pub async fn concurrent_assertions_with_one_counter_value<B: Backend>() {
     .unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.app_data(passkeys.data())
+            cfg.app_data(passkeys.clone())
                 .service(passkeys)
                 .route("/signup", actix_web::web::post().to(signup))
                 .route("/me", actix_web::web::get().to(me));

@@ -344,7 +344,7 @@ async fn credential_store_outage_on_authenticated_is_503() {
     .unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.app_data(passkeys.data())
+            cfg.app_data(passkeys.clone())
                 .service(passkeys)
                 .route("/signup", actix_web::web::post().to(signup))
                 .route("/me", actix_web::web::get().to(me));

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 
-fn tenant(rp_id: &str) -> Passkeys<MemoryCredentialStore, MemoryChallengeStore> {
+fn tenant(rp_id: &str) -> Passkeys {
     let config = PasskeyConfig::builder(rp_id, rp_id)
         .origin(format!("https://{rp_id}"))
         .build()
@@ -21,16 +21,10 @@ fn tenant(rp_id: &str) -> Passkeys<MemoryCredentialStore, MemoryChallengeStore> 
         MemoryCredentialStore::new(),
         MemoryChallengeStore::new(),
     )
-    .unwrap()
 }
 
 /// Mounts each tenant's scope (and `/signup`) behind a guard on its host name.
-fn tenants(
-    list: Vec<(
-        &'static str,
-        Passkeys<MemoryCredentialStore, MemoryChallengeStore>,
-    )>,
-) -> impl FnOnce(&mut web::ServiceConfig) {
+fn tenants(list: Vec<(&'static str, Passkeys)>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         for (host, passkeys) in list {
             cfg.service(
@@ -157,7 +151,7 @@ async fn a_session_of_one_tenant_is_not_signed_in_on_another() {
             .origin(format!("https://{rp_id}"))
             .build()
             .unwrap();
-        Passkeys::new(config, shared.clone(), MemoryChallengeStore::new()).unwrap()
+        Passkeys::new(config, shared.clone(), MemoryChallengeStore::new())
     };
     let (a, b) = ("a.example.com", "b.example.org");
     let list = vec![(a, tenant(a)), (b, tenant(b))];
