@@ -3,10 +3,13 @@
 //! Sinks are fire-and-forget: a failing sink is logged as a warning and never changes a
 //! ceremony's result. Events carry ids and reasons, never challenges, keys or cookies.
 
-use std::{error::Error, fmt::Debug};
+use std::{convert::Infallible, error::Error, fmt::Debug, future::Future};
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde::Serialize;
+
+use crate::error::BoxError;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display)]
@@ -97,23 +100,35 @@ impl AuditEvent {
     }
 }
 
-/// Receives audit events. Implementations should be quick (queue slow work elsewhere).
+/// Receives audit events: the same form as the store traits (see [`hooks`](crate::hooks)),
+/// an `impl Future + Send` method and an associated error.
+///
+/// The events of a ceremony step are handed over, in order, when the step is over (before the
+/// answer is sent), so a slow sink delays answers: queue slow work elsewhere. An error is
+/// logged as a warning and otherwise ignored (the ceremony's result stands).
 ///
 /// ```
+/// use std::{convert::Infallible, future::Future};
+///
 /// use actix_passkeys::{AuditEvent, AuditSink};
 ///
 /// #[derive(Debug)]
 /// struct Stdout;
 /// impl AuditSink for Stdout {
-///     fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     type Error = Infallible;
+///
+///     fn emit(&self, event: &AuditEvent) -> impl Future<Output = Result<(), Infallible>> + Send {
 ///         println!("{} {:?}", event.kind, event.user_id);
-///         Ok(())
+///         std::future::ready(Ok(()))
 ///     }
 /// }
 /// ```
 pub trait AuditSink: Debug + Send + Sync + 'static {
-    /// Records one event. An error is logged as a warning and otherwise ignored.
-    fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>>;
+    /// The sink's error: logged as a warning, never answered.
+    type Error: Error + Send + Sync + 'static;
+
+    /// Records one event.
+    fn emit(&self, event: &AuditEvent) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// Writes events to the `log` crate (target `actix_passkeys::audit`, level info; failures warn),
@@ -123,7 +138,9 @@ pub trait AuditSink: Debug + Send + Sync + 'static {
 pub struct LogAuditSink;
 
 impl AuditSink for LogAuditSink {
-    fn emit(&self, e: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>> {
+    type Error = Infallible;
+
+    fn emit(&self, e: &AuditEvent) -> impl Future<Output = Result<(), Infallible>> + Send {
         let level = match e.kind {
             AuditEventKind::RegistrationFailed
             | AuditEventKind::AuthenticationFailed
@@ -141,7 +158,7 @@ impl AuditSink for LogAuditSink {
             e.credential_id.as_deref().unwrap_or("-"),
             e.reason.unwrap_or("-"),
         );
-        Ok(())
+        std::future::ready(Ok(()))
     }
 }
 
@@ -150,14 +167,31 @@ impl AuditSink for LogAuditSink {
 pub struct NoopAuditSink;
 
 impl AuditSink for NoopAuditSink {
-    fn emit(&self, _: &AuditEvent) -> Result<(), Box<dyn Error + Send + Sync>> {
-        Ok(())
+    type Error = Infallible;
+
+    fn emit(&self, _: &AuditEvent) -> impl Future<Output = Result<(), Infallible>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+/// [`AuditSink`] without its types, as the service holds it.
+pub(crate) trait DynAuditSink: Debug + Send + Sync + 'static {
+    fn emit<'a>(&'a self, event: &'a AuditEvent) -> BoxFuture<'a, Result<(), BoxError>>;
+}
+
+impl<A: AuditSink> DynAuditSink for A {
+    fn emit<'a>(&'a self, event: &'a AuditEvent) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            AuditSink::emit(self, event)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
+        })
     }
 }
 
 /// Sends an event to a sink, logging (not propagating) its failure.
-pub(crate) fn emit(sink: &dyn AuditSink, event: AuditEvent) {
-    if let Err(err) = sink.emit(&event) {
+pub(crate) async fn emit(sink: &dyn DynAuditSink, event: AuditEvent) {
+    if let Err(err) = sink.emit(&event).await {
         log::warn!("passkeys: audit sink failed for {}: {err}", event.kind);
     }
 }

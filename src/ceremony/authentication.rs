@@ -12,7 +12,7 @@ use webauthn_rs_core::{
     },
 };
 
-use super::{metadata::transports, Engine};
+use super::{metadata::transports, Step};
 use crate::{
     audit::AuditEventKind,
     config::SignCountPolicy,
@@ -86,7 +86,7 @@ fn core_credential(c: &Credential) -> Result<CoreCredential, PasskeyError> {
 }
 
 pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     challenges: &S,
     input: AuthenticationBegin,
@@ -173,7 +173,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
 /// Verifies a sign-in (the test vectors' entry point; the service calls [`finish_signalled`]).
 #[cfg(test)]
 pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     challenges: &S,
     input: AuthenticationFinish,
@@ -184,7 +184,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
 /// Verifies a sign-in and commits its counter, also reporting (in `unknown`) the credential id of a usernameless sign-in whose
 /// credential is not in the store: the case for a `signalUnknownCredential`.
 pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     challenges: &S,
     input: AuthenticationFinish,
@@ -331,7 +331,7 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
 
 /// A verified signature with a counter that did not advance: audit, apply the policy, refuse.
 async fn clone_suspected<C: CredentialStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     stored: &Credential,
 ) -> PasskeyError {

@@ -17,7 +17,7 @@ use webauthn_rs_core::{
 };
 
 use crate::{
-    audit::{self, AuditEvent, AuditEventKind, AuditSink},
+    audit::{self, AuditEvent, AuditEventKind},
     clock::Clock,
     config::{PasskeyConfig, UserVerification},
     error::PasskeyError,
@@ -93,7 +93,7 @@ pub(crate) struct Engine {
     /// Keys derived from the server secret (fake ids and transports, new users' handles).
     pub(crate) secret: secret::ServerSecret,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) audit: Arc<dyn audit::DynAuditSink>,
     /// Names for `CredentialView.authenticator` and default device names.
     pub(crate) names: crate::aaguid::AuthenticatorNames,
 }
@@ -111,7 +111,7 @@ impl Engine {
         config: PasskeyConfig,
         server_secret: &[u8],
         clock: Arc<dyn Clock>,
-        audit: Arc<dyn AuditSink>,
+        audit: Arc<dyn audit::DynAuditSink>,
     ) -> Self {
         let origins = config
             .origins
@@ -163,26 +163,9 @@ impl Engine {
         AuditEvent::new(kind, self.clock.now())
     }
 
-    pub(crate) fn audit(&self, event: AuditEvent) {
-        audit::emit(self.audit.as_ref(), event);
-    }
-
-    /// Audits a failed ceremony step (`kind` is the ceremony's `*_failed` event) and passes
-    /// the error through.
-    pub(crate) fn fail(
-        &self,
-        kind: AuditEventKind,
-        user_id: Option<&str>,
-        cred_id: Option<String>,
-        err: PasskeyError,
-    ) -> PasskeyError {
-        self.audit(
-            self.event(kind)
-                .user(user_id)
-                .credential(cred_id)
-                .reason(err.code()),
-        );
-        err
+    /// Sends one event to the sink, logging (not propagating) its failure.
+    pub(crate) async fn emit(&self, event: AuditEvent) {
+        audit::emit(self.audit.as_ref(), event).await;
     }
 
     /// Stores a ceremony payload under a fresh random handle and returns the handle. The record
@@ -215,6 +198,68 @@ impl Engine {
             .map_err(PasskeyError::store)?;
         Ok(handle)
     }
+}
+
+/// One ceremony step on an [`Engine`]: it collects the step's audit events, which
+/// [`flush`](Self::flush) hands to the app's [`AuditSink`](crate::AuditSink) when the step is
+/// over (the sink is async; the checks in between stay synchronous).
+pub(crate) struct Step<'a> {
+    engine: &'a Engine,
+    events: std::sync::Mutex<Vec<AuditEvent>>,
+}
+
+impl std::ops::Deref for Step<'_> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        self.engine
+    }
+}
+
+impl<'a> Step<'a> {
+    pub(crate) fn new(engine: &'a Engine) -> Self {
+        Self {
+            engine,
+            events: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records an audit event of this step.
+    pub(crate) fn audit(&self, event: AuditEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(event);
+    }
+
+    /// Hands the step's events, in order, to the sink (a failing sink is logged).
+    pub(crate) async fn flush(self) {
+        let events = self
+            .events
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for event in events {
+            self.engine.emit(event).await;
+        }
+    }
+
+    /// Audits a failed ceremony step (`kind` is the ceremony's `*_failed` event) and passes
+    /// the error through.
+    pub(crate) fn fail(
+        &self,
+        kind: AuditEventKind,
+        user_id: Option<&str>,
+        cred_id: Option<String>,
+        err: PasskeyError,
+    ) -> PasskeyError {
+        self.audit(
+            self.event(kind)
+                .user(user_id)
+                .credential(cred_id)
+                .reason(err.code()),
+        );
+        err
+    }
 
     /// Consumes the handle (single use, whatever the outcome) and returns its payload if it is
     /// for `ceremony` on this service's rp id and not expired.
@@ -227,7 +272,7 @@ impl Engine {
         self.consume_bound(store, handle, ceremony, None).await
     }
 
-    /// [`Engine::consume`], also requiring (when `user_id` is given) that the ceremony was
+    /// [`Step::consume`], also requiring (when `user_id` is given) that the ceremony was
     /// begun for that user. Any mismatch (ceremony, rp id, user) is `challenge_not_found`:
     /// the handle names no ceremony of this tenant for this user.
     pub(crate) async fn consume_bound<S: ChallengeStore, P: DeserializeOwned>(
@@ -245,13 +290,13 @@ impl Engine {
             .await
             .map_err(PasskeyError::store)?
             .ok_or(PasskeyError::ChallengeNotFound)?;
-        if record.ceremony != ceremony || record.rp_id != self.config.rp_id {
+        if record.ceremony != ceremony || record.rp_id != self.engine.config.rp_id {
             return Err(PasskeyError::ChallengeNotFound);
         }
         if user_id.is_some_and(|u| record.user_id.as_deref() != Some(u)) {
             return Err(PasskeyError::ChallengeNotFound);
         }
-        if self.clock.now() >= record.expires_at {
+        if self.engine.clock.now() >= record.expires_at {
             self.audit(self.event(AuditEventKind::ChallengeExpired));
             return Err(PasskeyError::ChallengeExpired);
         }
@@ -344,7 +389,7 @@ mod tests {
         ];
         for (handle, looked_up) in cases {
             let before = store.takes.load(Ordering::SeqCst);
-            let got = engine
+            let got = Step::new(&engine)
                 .consume::<_, serde_json::Value>(&store, &handle, Ceremony::Authentication)
                 .await;
             assert!(

@@ -7,7 +7,7 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, Engine};
+use super::{metadata, metadata::transports, Step};
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, ResidentKey},
@@ -101,7 +101,7 @@ mod b64 {
 }
 
 pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     challenges: &S,
     user: PasskeyUser,
@@ -204,7 +204,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
 /// Verifies and stores a registration begun for `for_user` (the user resolved again at finish,
 /// or named by the app): a ceremony begun for anyone else is `challenge_not_found`.
 pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
-    engine: &Engine,
+    engine: &Step<'_>,
     credentials: &C,
     challenges: &S,
     input: RegistrationFinish,

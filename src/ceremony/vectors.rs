@@ -20,7 +20,7 @@ use webauthn_rs_core::error::WebauthnError;
 use super::{
     authentication::{self, AuthenticationBegin, AuthenticationFinish},
     registration::{self, RegistrationFinish},
-    Engine,
+    Engine, Step,
 };
 use crate::{
     audit::NoopAuditSink,
@@ -221,7 +221,7 @@ impl Rp {
         attestation_object: &[u8],
     ) -> Result<Credential, PasskeyError> {
         let options = registration::begin(
-            &self.engine,
+            &Step::new(&self.engine),
             &self.credentials,
             &self.challenges,
             PasskeyUser::new(USER, "alice@example.org", "Alice"),
@@ -246,7 +246,7 @@ impl Rp {
         }))
         .expect("RegistrationResponseJSON");
         registration::finish(
-            &self.engine,
+            &Step::new(&self.engine),
             &self.credentials,
             &self.challenges,
             input,
@@ -279,10 +279,14 @@ impl Rp {
         let begin = AuthenticationBegin {
             user_id: (!usernameless).then(|| USER.to_owned()),
         };
-        let options =
-            authentication::begin(&self.engine, &self.credentials, &self.challenges, begin)
-                .await
-                .expect("begin");
+        let options = authentication::begin(
+            &Step::new(&self.engine),
+            &self.credentials,
+            &self.challenges,
+            begin,
+        )
+        .await
+        .expect("begin");
         self.inject_challenge(&options.state, &hex(&v.authentication.challenge))
             .await;
         let raw_id = hex(&v.registration.credential_id);
@@ -306,7 +310,13 @@ impl Rp {
             "state": options.state,
         }))
         .expect("AuthenticationResponseJSON");
-        authentication::finish(&self.engine, &self.credentials, &self.challenges, input).await
+        authentication::finish(
+            &Step::new(&self.engine),
+            &self.credentials,
+            &self.challenges,
+            input,
+        )
+        .await
     }
 
     /// The vector's assertion, username-first.

@@ -1,18 +1,18 @@
 //! [`MemoryRateLimit`]: token buckets in process memory.
 
 use std::{
+    convert::Infallible,
     fmt,
+    future::Future,
     num::NonZeroUsize,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
-use futures_util::future::{ready, BoxFuture};
 use lru::LruCache;
 
 use super::{RateDecision, RateLimitBackend, MEMORY_RATE_LIMIT_KEYS};
-use crate::error::BoxError;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -91,11 +91,12 @@ impl MemoryRateLimit {
         burst: u32,
         per_second: f64,
         now: DateTime<Utc>,
-    ) -> Result<RateDecision, BoxError> {
+    ) -> Result<RateDecision, Infallible> {
+        // A panic while the lock was held left at worst one bucket half-updated: keep limiting.
         let mut buckets = self
             .buckets
             .lock()
-            .map_err(|_| "rate limit lock poisoned")?;
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let bucket = match buckets.get_mut(key) {
             Some(bucket) => bucket,
             None => buckets.get_or_insert_mut(key.to_owned(), || Bucket {
@@ -125,14 +126,17 @@ impl MemoryRateLimit {
 }
 
 impl RateLimitBackend for MemoryRateLimit {
+    /// Never fails (a poisoned lock is recovered).
+    type Error = Infallible;
+
     fn take(
         &self,
         key: &str,
         burst: u32,
         per_second: f64,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'static, Result<RateDecision, BoxError>> {
-        Box::pin(ready(self.take_now(key, burst, per_second, now)))
+    ) -> impl Future<Output = Result<RateDecision, Infallible>> + Send {
+        std::future::ready(self.take_now(key, burst, per_second, now))
     }
 }
 

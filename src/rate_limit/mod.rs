@@ -11,6 +11,7 @@
 
 use std::{
     fmt,
+    future::Future,
     net::{IpAddr, Ipv6Addr},
     sync::Arc,
     time::Duration,
@@ -45,7 +46,14 @@ pub enum RateDecision {
 }
 
 /// Where buckets live. Every instance of an app that shares a backend shares one budget per key.
+///
+/// The same form as the store traits (see [`hooks`](crate::hooks)): `impl Future + Send`
+/// methods and an associated error.
 pub trait RateLimitBackend: fmt::Debug + Send + Sync + 'static {
+    /// The backend's error: logged, and the request is let through (the limit is a defence,
+    /// not a dependency).
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Takes one token from `key`'s bucket (capacity `burst`, refilled at `per_second`).
     fn take(
         &self,
@@ -53,7 +61,34 @@ pub trait RateLimitBackend: fmt::Debug + Send + Sync + 'static {
         burst: u32,
         per_second: f64,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'static, Result<RateDecision, BoxError>>;
+    ) -> impl Future<Output = Result<RateDecision, Self::Error>> + Send;
+}
+
+/// [`RateLimitBackend`] without its types, as [`RateLimit`] holds it.
+trait DynBackend: fmt::Debug + Send + Sync + 'static {
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        burst: u32,
+        per_second: f64,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<RateDecision, BoxError>>;
+}
+
+impl<B: RateLimitBackend> DynBackend for B {
+    fn take<'a>(
+        &'a self,
+        key: &'a str,
+        burst: u32,
+        per_second: f64,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<RateDecision, BoxError>> {
+        Box::pin(async move {
+            RateLimitBackend::take(self, key, burst, per_second, now)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
+        })
+    }
 }
 
 type KeyFn = dyn Fn(&HttpRequest) -> Option<String> + Send + Sync;
@@ -104,7 +139,7 @@ pub struct RateLimit {
     burst: u32,
     per_second: f64,
     key: Arc<KeyFn>,
-    backend: Arc<dyn RateLimitBackend>,
+    backend: Arc<dyn DynBackend>,
 }
 
 impl fmt::Debug for RateLimit {
@@ -162,9 +197,9 @@ impl RateLimit {
         let Some(key) = (self.key)(req) else {
             return Box::pin(ready(Ok(())));
         };
-        let decision = self.backend.take(&key, self.burst, self.per_second, now);
+        let (backend, burst, per_second) = (Arc::clone(&self.backend), self.burst, self.per_second);
         Box::pin(async move {
-            match decision.await {
+            match backend.take(&key, burst, per_second, now).await {
                 Ok(RateDecision::Allow) => Ok(()),
                 Ok(RateDecision::Limit(wait)) => Err(PasskeyError::RateLimited {
                     retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,

@@ -2,15 +2,12 @@
 
 use std::{fmt, time::Duration};
 
+use super::{RateDecision, RateLimitBackend};
+use crate::store::redis::{
+    RedisChallengeStore, RedisPool, RedisStoreError, DEFAULT_OPERATION_TIMEOUT,
+};
 use bb8_redis::redis;
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
-
-use super::{RateDecision, RateLimitBackend};
-use crate::{
-    error::BoxError,
-    store::redis::{RedisChallengeStore, RedisPool, RedisStoreError, DEFAULT_OPERATION_TIMEOUT},
-};
 
 /// Token bucket in Redis: one hash per client key, updated atomically by a Lua script.
 const BUCKET_SCRIPT: &str = r"
@@ -93,16 +90,18 @@ impl RedisRateLimit {
 }
 
 impl RateLimitBackend for RedisRateLimit {
+    type Error = RedisStoreError;
+
     fn take(
         &self,
         key: &str,
         burst: u32,
         per_second: f64,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'static, Result<RateDecision, BoxError>> {
+    ) -> impl std::future::Future<Output = Result<RateDecision, RedisStoreError>> + Send {
         let this = self.clone();
         let key = format!("{}{key}", self.prefix);
-        Box::pin(async move {
+        async move {
             let mut conn = this.pool.get().await.map_err(RedisStoreError::from)?;
             // EVAL (Redis caches the compiled script by its hash).
             let mut cmd = redis::cmd("EVAL");
@@ -115,13 +114,13 @@ impl RateLimitBackend for RedisRateLimit {
             let call = cmd.query_async::<u64>(&mut *conn);
             let wait_ms = match tokio::time::timeout(this.operation_timeout, call).await {
                 Ok(result) => result.map_err(RedisStoreError::Redis)?,
-                Err(_) => return Err(RedisStoreError::Timeout(this.operation_timeout).into()),
+                Err(_) => return Err(RedisStoreError::Timeout(this.operation_timeout)),
             };
             Ok(if wait_ms == 0 {
                 RateDecision::Allow
             } else {
                 RateDecision::Limit(Duration::from_millis(wait_ms))
             })
-        })
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use actix_web::{HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
+use futures_util::{future::LocalBoxFuture, TryFutureExt as _};
 
 use crate::{
     error::PasskeyError,
@@ -32,12 +32,13 @@ use crate::{
 /// assert_resolver(resolver);
 /// ```
 pub trait UserResolver: Send + Sync + 'static {
+    /// The resolver's error, answered through [`PasskeyError`] (a resolver of your own maps
+    /// its error there; `NotAuthenticated` is the usual one).
+    type Error: Into<PasskeyError>;
+
     /// Resolves the user of `req`; `Err(PasskeyError::NotAuthenticated)` when there is none.
     /// Used by the credential management routes (and, unless overridden, by registration).
-    fn resolve(
-        &self,
-        req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>>;
+    fn resolve(&self, req: HttpRequest) -> impl Future<Output = Result<PasskeyUser, Self::Error>>;
 
     /// Resolves the user a `register/begin` adds a passkey to. A new passkey is a new way into
     /// the account, so return a user only when `req` proves to be that user as strongly as a
@@ -50,7 +51,7 @@ pub trait UserResolver: Send + Sync + 'static {
     fn resolve_for_registration(
         &self,
         req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
+    ) -> impl Future<Output = Result<PasskeyUser, Self::Error>> {
         self.resolve(req)
     }
 }
@@ -58,13 +59,34 @@ pub trait UserResolver: Send + Sync + 'static {
 impl<F, Fut> UserResolver for F
 where
     F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<PasskeyUser, PasskeyError>> + 'static,
+    Fut: Future<Output = Result<PasskeyUser, PasskeyError>>,
 {
-    fn resolve(
+    type Error = PasskeyError;
+
+    fn resolve(&self, req: HttpRequest) -> impl Future<Output = Result<PasskeyUser, PasskeyError>> {
+        self(req)
+    }
+}
+
+/// [`UserResolver`] without its types, as the service holds it.
+pub(crate) trait DynResolver: Send + Sync + 'static {
+    fn resolve(&self, req: HttpRequest) -> LocalBoxFuture<'_, Result<PasskeyUser, PasskeyError>>;
+    fn resolve_for_registration(
         &self,
         req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(self(req))
+    ) -> LocalBoxFuture<'_, Result<PasskeyUser, PasskeyError>>;
+}
+
+impl<R: UserResolver> DynResolver for R {
+    fn resolve(&self, req: HttpRequest) -> LocalBoxFuture<'_, Result<PasskeyUser, PasskeyError>> {
+        Box::pin(UserResolver::resolve(self, req).map_err(Into::into))
+    }
+
+    fn resolve_for_registration(
+        &self,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'_, Result<PasskeyUser, PasskeyError>> {
+        Box::pin(UserResolver::resolve_for_registration(self, req).map_err(Into::into))
     }
 }
 
@@ -94,24 +116,48 @@ where
 /// assert_hook(hook);
 /// ```
 pub trait AuthenticatedHook: Send + Sync + 'static {
+    /// The hook's error, answered as the app's own (its `ResponseError`).
+    type Error: Into<actix_web::Error>;
+
     /// Builds the response for a verified sign-in.
     fn call(
         &self,
         req: HttpRequest,
         result: AuthenticationResult,
-    ) -> LocalBoxFuture<'static, Result<HttpResponse, actix_web::Error>>;
+    ) -> impl Future<Output = Result<HttpResponse, Self::Error>>;
 }
 
 impl<F, Fut> AuthenticatedHook for F
 where
     F: Fn(HttpRequest, AuthenticationResult) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<HttpResponse, actix_web::Error>> + 'static,
+    Fut: Future<Output = Result<HttpResponse, actix_web::Error>>,
 {
+    type Error = actix_web::Error;
+
     fn call(
         &self,
         req: HttpRequest,
         result: AuthenticationResult,
-    ) -> LocalBoxFuture<'static, Result<HttpResponse, actix_web::Error>> {
-        Box::pin(self(req, result))
+    ) -> impl Future<Output = Result<HttpResponse, actix_web::Error>> {
+        self(req, result)
+    }
+}
+
+/// [`AuthenticatedHook`] without its types, as the service holds it.
+pub(crate) trait DynHook: Send + Sync + 'static {
+    fn call(
+        &self,
+        req: HttpRequest,
+        result: AuthenticationResult,
+    ) -> LocalBoxFuture<'_, Result<HttpResponse, actix_web::Error>>;
+}
+
+impl<H: AuthenticatedHook> DynHook for H {
+    fn call(
+        &self,
+        req: HttpRequest,
+        result: AuthenticationResult,
+    ) -> LocalBoxFuture<'_, Result<HttpResponse, actix_web::Error>> {
+        Box::pin(AuthenticatedHook::call(self, req, result).map_err(Into::into))
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::{
-        resolver::{AuthenticatedHook, UserResolver},
+        resolver::{AuthenticatedHook, DynHook, DynResolver, UserResolver},
         routes::*,
         service::{Erased, Inner, Passkeys, Stores},
     },
@@ -40,9 +40,9 @@ pub struct PasskeysBuilder {
     /// Whether a store is shared between instances (for the missing-secret warning).
     shared: bool,
     path: String,
-    resolver: Option<Box<dyn UserResolver>>,
-    hook: Option<Box<dyn AuthenticatedHook>>,
-    audit: Arc<dyn AuditSink>,
+    resolver: Option<Box<dyn DynResolver>>,
+    hook: Option<Box<dyn DynHook>>,
+    audit: Arc<dyn crate::audit::DynAuditSink>,
     clock: Arc<dyn Clock>,
     secret: Option<Vec<u8>>,
     rate_limit: Option<RateLimit>,
@@ -180,7 +180,7 @@ impl PasskeysBuilder {
     }
 
     /// The service from checked settings.
-    fn finish(self, resolver: Box<dyn UserResolver>) -> Passkeys {
+    fn finish(self, resolver: Box<dyn DynResolver>) -> Passkeys {
         let secret = self.secret.unwrap_or_else(|| {
             if self.shared {
                 log::warn!(
@@ -211,7 +211,7 @@ fn random_secret() -> Vec<u8> {
 }
 
 /// The resolver used when the app sets none: the session bridge's, if compiled in.
-fn default_resolver() -> Option<Box<dyn UserResolver>> {
+fn default_resolver() -> Option<Box<dyn DynResolver>> {
     #[cfg(feature = "session")]
     {
         Some(Box::new(crate::web::session::SessionUserResolver))

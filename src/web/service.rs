@@ -17,14 +17,14 @@ use crate::{
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
         registration::{self, RegistrationFinish, RegistrationOptions},
-        Engine,
+        Engine, Step,
     },
     config::PasskeyConfig,
     error::{NotMounted, PasskeyError},
     model::{AuthenticationResult, Credential, CredentialView, PasskeyUser},
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
-    web::resolver::{AuthenticatedHook, UserResolver},
+    web::resolver::{DynHook, DynResolver},
 };
 
 /// A verified, stored registration: the new credential and the user it was registered for.
@@ -41,8 +41,8 @@ pub struct VerifiedRegistration {
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) stores: Box<dyn Stores>,
-    pub(crate) resolver: Box<dyn UserResolver>,
-    pub(crate) hook: Option<Box<dyn AuthenticatedHook>>,
+    pub(crate) resolver: Box<dyn DynResolver>,
+    pub(crate) hook: Option<Box<dyn DynHook>>,
     pub(crate) rate_limit: Option<RateLimit>,
     /// Mount path of the scope.
     pub(crate) path: String,
@@ -99,12 +99,13 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         engine: &'a Engine,
         user: PasskeyUser,
     ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>> {
-        Box::pin(registration::begin(
-            engine,
-            &self.credentials,
-            &self.challenges,
-            user,
-        ))
+        Box::pin(async move {
+            let step = Step::new(engine);
+            let result =
+                registration::begin(&step, &self.credentials, &self.challenges, user).await;
+            step.flush().await;
+            result
+        })
     }
 
     fn finish_registration<'a>(
@@ -114,14 +115,12 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         for_user: String,
     ) -> BoxFuture<'a, Result<VerifiedRegistration, PasskeyError>> {
         Box::pin(async move {
-            let (credential, user) = registration::finish(
-                engine,
-                &self.credentials,
-                &self.challenges,
-                input,
-                &for_user,
-            )
-            .await?;
+            let step = Step::new(engine);
+            let result =
+                registration::finish(&step, &self.credentials, &self.challenges, input, &for_user)
+                    .await;
+            step.flush().await;
+            let (credential, user) = result?;
             Ok(VerifiedRegistration { credential, user })
         })
     }
@@ -131,12 +130,13 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         engine: &'a Engine,
         input: AuthenticationBegin,
     ) -> BoxFuture<'a, Result<AuthenticationOptions, PasskeyError>> {
-        Box::pin(authentication::begin(
-            engine,
-            &self.credentials,
-            &self.challenges,
-            input,
-        ))
+        Box::pin(async move {
+            let step = Step::new(engine);
+            let result =
+                authentication::begin(&step, &self.credentials, &self.challenges, input).await;
+            step.flush().await;
+            result
+        })
     }
 
     fn finish_authentication<'a>(
@@ -145,15 +145,17 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         input: AuthenticationFinish,
     ) -> BoxFuture<'a, SignalledAuthentication> {
         Box::pin(async move {
+            let step = Step::new(engine);
             let mut unknown = None;
             let result = authentication::finish_signalled(
-                engine,
+                &step,
                 &self.credentials,
                 &self.challenges,
                 input,
                 &mut unknown,
             )
             .await;
+            step.flush().await;
             (result, unknown)
         })
     }
@@ -282,7 +284,7 @@ impl Passkeys {
         &self.0.engine
     }
 
-    pub(crate) fn hook(&self) -> Option<&dyn AuthenticatedHook> {
+    pub(crate) fn hook(&self) -> Option<&dyn DynHook> {
         self.0.hook.as_deref()
     }
 
@@ -309,13 +311,13 @@ impl Passkeys {
         CredentialView::with_names(credential, &self.0.engine.names)
     }
 
-    /// Resolves the request's user with the configured [`UserResolver`].
+    /// Resolves the request's user with the configured [`UserResolver`](crate::UserResolver).
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
         self.0.resolver.resolve(req.clone()).await
     }
 
-    /// Resolves the user a registration is for with the configured [`UserResolver`]'s
-    /// [`resolve_for_registration`](UserResolver::resolve_for_registration), as `register/begin`
+    /// Resolves the user a registration is for with the configured [`UserResolver`](crate::UserResolver)'s
+    /// [`resolve_for_registration`](crate::UserResolver::resolve_for_registration), as `register/begin`
     /// does (with the session resolver: a passkey sign-in, or a recently identified user who
     /// has no passkey yet).
     pub async fn resolve_user_for_registration(
@@ -334,8 +336,8 @@ impl Passkeys {
     }
 
     /// Verifies and stores a registration, for the user of `req` only: the request's user is
-    /// resolved again with the configured [`UserResolver`]'s registration rules
-    /// ([`resolve_for_registration`](UserResolver::resolve_for_registration), as
+    /// resolved again with the configured [`UserResolver`](crate::UserResolver)'s registration rules
+    /// ([`resolve_for_registration`](crate::UserResolver::resolve_for_registration), as
     /// `register/begin` and `register/finish` do) and must be the user the ceremony was begun
     /// for.
     ///
@@ -395,7 +397,7 @@ impl Passkeys {
     /// account in [`start_registration`](Self::start_registration) and keeps its id in its own
     /// signed state. The app is then responsible for `user_id` being the caller's; prefer
     /// [`finish_registration`](Self::finish_registration) (the same check through the
-    /// [`UserResolver`]) when the resolver knows the user.
+    /// [`UserResolver`](crate::UserResolver)) when the resolver knows the user.
     ///
     /// ```
     /// use actix_passkeys::{PasskeyError, Passkeys, RegistrationFinish};
@@ -504,12 +506,14 @@ impl Passkeys {
             .await?;
         if deleted {
             let engine = self.engine();
-            engine.audit(
-                engine
-                    .event(AuditEventKind::CredentialRevoked)
-                    .user(Some(user_id))
-                    .credential(Some(crate::model::b64url(credential_id))),
-            );
+            engine
+                .emit(
+                    engine
+                        .event(AuditEventKind::CredentialRevoked)
+                        .user(Some(user_id))
+                        .credential(Some(crate::model::b64url(credential_id))),
+                )
+                .await;
         }
         Ok(deleted)
     }

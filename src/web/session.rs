@@ -7,10 +7,11 @@
 //! timestamps go into the session — never ceremony state (that stays in the
 //! [`ChallengeStore`](crate::store::ChallengeStore)).
 
+use std::future::Future;
+
 use actix_session::{Session, SessionExt as _};
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
-use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -355,11 +356,10 @@ async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
 }
 
 impl UserResolver for SessionUserResolver {
-    fn resolve(
-        &self,
-        req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<PasskeyUser, PasskeyError>> {
-        Box::pin(session_user(req))
+    type Error = PasskeyError;
+
+    fn resolve(&self, req: HttpRequest) -> impl Future<Output = Result<PasskeyUser, PasskeyError>> {
+        session_user(req)
     }
 }
 

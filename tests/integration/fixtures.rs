@@ -169,9 +169,14 @@ impl Recorder {
 }
 
 impl AuditSink for Recorder {
-    fn emit(&self, event: &AuditEvent) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    type Error = std::convert::Infallible;
+
+    fn emit(
+        &self,
+        event: &AuditEvent,
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send {
         self.0.lock().unwrap().push(event.clone());
-        Ok(())
+        std::future::ready(Ok(()))
     }
 }
 

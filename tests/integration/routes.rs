@@ -998,11 +998,10 @@ pub async fn failing_audit_sink_does_not_fail_ceremonies<B: Backend>() {
     #[derive(Debug)]
     struct Broken;
     impl actix_passkeys::AuditSink for Broken {
-        fn emit(
-            &self,
-            _: &actix_passkeys::AuditEvent,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-            Err("audit backend down".into())
+        type Error = std::io::Error;
+
+        async fn emit(&self, _: &actix_passkeys::AuditEvent) -> Result<(), std::io::Error> {
+            Err(std::io::Error::other("audit backend down"))
         }
     }
     let ctx = Ctx::<B>::new().await;
