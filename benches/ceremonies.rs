@@ -9,10 +9,13 @@
 use std::cell::Cell;
 
 use actix_passkeys::{
+    hooks::NoopAuditSink,
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
     testing::{AssertionSpec, SoftAuthenticator},
-    AuthenticationBegin, AuthenticationFinish, NoopAuditSink, PasskeyConfig, PasskeyError,
-    PasskeyUser, Passkeys, RegistrationFinish,
+    wire::AuthenticationBegin,
+    wire::AuthenticationFinish,
+    wire::RegistrationFinish,
+    PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine as _};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};

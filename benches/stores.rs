@@ -10,11 +10,12 @@
 use std::cell::Cell;
 
 use actix_passkeys::{
+    store::Credential,
+    store::UsageUpdate,
     store::{
         memory::{MemoryChallengeStore, MemoryCredentialStore},
         Ceremony, ChallengeRecord, ChallengeStore, CredentialStore,
     },
-    Credential, UsageUpdate,
 };
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};

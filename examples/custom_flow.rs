@@ -20,10 +20,9 @@ use std::{
 };
 
 use actix_passkeys::{
-    identify,
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-    AuthenticationBegin, Fresh, PasskeyError, PasskeyUser, Passkeys, VerifiedAssertion,
-    VerifiedRegistration,
+    wire::AuthenticationBegin,
+    Fresh, PasskeyError, PasskeyUser, Passkeys, VerifiedAssertion, VerifiedRegistration,
 };
 use actix_session::Session;
 use actix_web::{cookie::Key, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -67,7 +66,7 @@ async fn signup_begin(
     let user = PasskeyUser::new(name.clone(), name.clone(), name);
     // The new account is this browser's user now: `register/finish` (and the
     // `VerifiedRegistration` extractor) resolve the user again and accept only this one.
-    identify(&session, &user)?;
+    passkeys.identify(&session, &user)?;
     let options = passkeys.start_registration(user).await?;
     Ok(HttpResponse::Ok().json(options))
 }

@@ -38,7 +38,7 @@ fn bundled() -> &'static HashMap<Uuid, &'static str> {
 /// one. (The scope also consults the app's own map; see [`AuthenticatorNames`].)
 ///
 /// ```
-/// use actix_passkeys::authenticator_name;
+/// use actix_passkeys::wire::authenticator_name;
 /// let apple = uuid::uuid!("fbfc3007-154e-4ecc-8c0b-6e020557d7bd");
 /// assert_eq!(authenticator_name(apple), Some("Apple Passwords"));
 /// assert_eq!(authenticator_name(uuid::Uuid::nil()), None);
@@ -55,7 +55,7 @@ pub fn authenticator_name(aaguid: Uuid) -> Option<&'static str> {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use actix_passkeys::AuthenticatorNames;
+/// use actix_passkeys::wire::AuthenticatorNames;
 ///
 /// let key = uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8");
 /// let names = AuthenticatorNames::bundled()

@@ -110,7 +110,7 @@ impl AuditEvent {
 /// ```
 /// use std::{convert::Infallible, future::Future};
 ///
-/// use actix_passkeys::{AuditEvent, AuditSink};
+/// use actix_passkeys::{hooks::AuditEvent, hooks::AuditSink};
 ///
 /// #[derive(Debug)]
 /// struct Stdout;

@@ -16,7 +16,7 @@ pub trait Clock: Debug + Send + Sync + 'static {
 /// The system clock (default).
 ///
 /// ```
-/// use actix_passkeys::{Clock, SystemClock};
+/// use actix_passkeys::{hooks::Clock, hooks::SystemClock};
 /// assert!(SystemClock.now().timestamp() > 0);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,7 +31,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to: for expiry tests without sleeps.
 ///
 /// ```
-/// use actix_passkeys::{Clock, FrozenClock};
+/// use actix_passkeys::{hooks::Clock, hooks::FrozenClock};
 /// let clock = FrozenClock::new();
 /// let t0 = clock.now();
 /// clock.advance(std::time::Duration::from_secs(301));

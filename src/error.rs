@@ -11,7 +11,7 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// A boxed internal cause, kept for logs and `source()` but never shown to clients.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Everything that can go wrong in a passkey ceremony or a management request.
 ///
@@ -20,7 +20,7 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// use actix_web::http::StatusCode;
 ///
 /// let err = PasskeyError::ChallengeNotFound;
-/// assert_eq!(err.code(), "challenge_not_found");
+/// assert_eq!(err.code().as_str(), "challenge_not_found");
 /// assert_eq!(err.status(), StatusCode::BAD_REQUEST);
 /// ```
 #[derive(Debug, derive_more::Display)]
@@ -79,54 +79,139 @@ pub enum PasskeyError {
     Configuration(#[display(skip)] BoxError),
 }
 
-impl PasskeyError {
-    /// The stable, machine-readable code sent in the error envelope.
-    pub fn code(&self) -> &'static str {
+/// The stable, machine-readable code of an error envelope `{"error":{"code","message"}}`:
+/// [`as_str`](Self::as_str) is the wire string (unchanged from fastapi-passkeys).
+///
+/// ```
+/// use actix_passkeys::{ErrorCode, PasskeyError};
+///
+/// assert_eq!(PasskeyError::ChallengeNotFound.code(), ErrorCode::ChallengeNotFound);
+/// assert_eq!(ErrorCode::ChallengeNotFound.as_str(), "challenge_not_found");
+/// assert_eq!(ErrorCode::RateLimited.to_string(), "rate_limited");
+/// assert!(ErrorCode::ALL.contains(&ErrorCode::ConfigurationError));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request` (400): malformed JSON or base64url, wrong content type or method.
+    InvalidRequest,
+    /// `challenge_not_found` (400).
+    ChallengeNotFound,
+    /// `challenge_expired` (400).
+    ChallengeExpired,
+    /// `attestation_verification_failed` (400).
+    AttestationVerificationFailed,
+    /// `credential_already_exists` (409).
+    CredentialAlreadyExists,
+    /// `credential_not_found` (401).
+    CredentialNotFound,
+    /// `assertion_verification_failed` (401).
+    AssertionVerificationFailed,
+    /// `clone_detected` (401).
+    CloneDetected,
+    /// `credential_disabled` (401).
+    CredentialDisabled,
+    /// `not_authenticated` (401).
+    NotAuthenticated,
+    /// `reauthentication_required` (401).
+    ReauthenticationRequired,
+    /// `rate_limited` (429).
+    RateLimited,
+    /// `not_found` (404): a credential that is not the caller's, or an unknown route.
+    NotFound,
+    /// `payload_too_large` (413).
+    PayloadTooLarge,
+    /// `store_unavailable` (503).
+    StoreUnavailable,
+    /// `configuration_error` (500).
+    ConfigurationError,
+}
+
+impl ErrorCode {
+    /// Every code the scope can answer, in the order of the README's table.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::InvalidRequest,
+        Self::ChallengeNotFound,
+        Self::ChallengeExpired,
+        Self::AttestationVerificationFailed,
+        Self::CredentialAlreadyExists,
+        Self::CredentialNotFound,
+        Self::AssertionVerificationFailed,
+        Self::CloneDetected,
+        Self::CredentialDisabled,
+        Self::NotAuthenticated,
+        Self::ReauthenticationRequired,
+        Self::RateLimited,
+        Self::NotFound,
+        Self::PayloadTooLarge,
+        Self::StoreUnavailable,
+        Self::ConfigurationError,
+    ];
+
+    /// The wire string.
+    pub const fn as_str(self) -> &'static str {
         match self {
+            Self::InvalidRequest => "invalid_request",
             Self::ChallengeNotFound => "challenge_not_found",
             Self::ChallengeExpired => "challenge_expired",
-            Self::AttestationVerificationFailed(_) => "attestation_verification_failed",
+            Self::AttestationVerificationFailed => "attestation_verification_failed",
             Self::CredentialAlreadyExists => "credential_already_exists",
             Self::CredentialNotFound => "credential_not_found",
-            Self::AssertionVerificationFailed(_) => "assertion_verification_failed",
+            Self::AssertionVerificationFailed => "assertion_verification_failed",
             Self::CloneDetected => "clone_detected",
             Self::CredentialDisabled => "credential_disabled",
             Self::NotAuthenticated => "not_authenticated",
-            Self::NotFound => "not_found",
             Self::ReauthenticationRequired => "reauthentication_required",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::InvalidRequest(_) => "invalid_request",
+            Self::RateLimited => "rate_limited",
+            Self::NotFound => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::StoreUnavailable(_) => "store_unavailable",
-            Self::Configuration(_) => "configuration_error",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::ConfigurationError => "configuration_error",
         }
     }
+}
 
-    /// Every code [`code`](Self::code) can answer, in the order of the README's table. The scope
-    /// also answers `not_found` for unknown routes and `invalid_request` for a wrong method.
-    ///
-    /// ```
-    /// use actix_passkeys::PasskeyError;
-    /// assert!(PasskeyError::CODES.contains(&PasskeyError::RateLimited { retry_after: 1 }.code()));
-    /// ```
-    pub const CODES: &'static [&'static str] = &[
-        "invalid_request",
-        "challenge_not_found",
-        "challenge_expired",
-        "attestation_verification_failed",
-        "credential_already_exists",
-        "credential_not_found",
-        "assertion_verification_failed",
-        "clone_detected",
-        "credential_disabled",
-        "not_authenticated",
-        "reauthentication_required",
-        "rate_limited",
-        "not_found",
-        "payload_too_large",
-        "store_unavailable",
-        "configuration_error",
-    ];
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PasskeyError {
+    /// The stable, machine-readable code sent in the error envelope.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::ChallengeNotFound => ErrorCode::ChallengeNotFound,
+            Self::ChallengeExpired => ErrorCode::ChallengeExpired,
+            Self::AttestationVerificationFailed(_) => ErrorCode::AttestationVerificationFailed,
+            Self::CredentialAlreadyExists => ErrorCode::CredentialAlreadyExists,
+            Self::CredentialNotFound => ErrorCode::CredentialNotFound,
+            Self::AssertionVerificationFailed(_) => ErrorCode::AssertionVerificationFailed,
+            Self::CloneDetected => ErrorCode::CloneDetected,
+            Self::CredentialDisabled => ErrorCode::CredentialDisabled,
+            Self::NotAuthenticated => ErrorCode::NotAuthenticated,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
+            Self::Configuration(_) => ErrorCode::ConfigurationError,
+        }
+    }
 
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
@@ -224,9 +309,12 @@ struct Body<'a> {
 ///
 /// Used by the scope for errors that do not come from [`PasskeyError`] (for example an
 /// unknown route inside the scope) so that every answer has the same shape.
-pub(crate) fn envelope(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn envelope(status: StatusCode, code: ErrorCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(Envelope {
-        error: Body { code, message },
+        error: Body {
+            code: code.as_str(),
+            message,
+        },
     })
 }
 
@@ -318,11 +406,11 @@ mod tests {
                 500,
             ),
         ];
-        let mut codes: Vec<&str> = table.iter().map(|(e, _, _)| e.code()).collect();
+        let mut codes: Vec<&str> = table.iter().map(|(e, _, _)| e.code().as_str()).collect();
         codes.sort_unstable();
-        let mut listed = PasskeyError::CODES.to_vec();
+        let mut listed: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         listed.sort_unstable();
-        assert_eq!(codes, listed, "PasskeyError::CODES is every code, once");
+        assert_eq!(codes, listed, "ErrorCode::ALL is every code, once");
         for (err, code, status) in table {
             assert_eq!(err.code(), code);
             assert_eq!(err.status().as_u16(), status, "{code}");

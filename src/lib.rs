@@ -40,8 +40,8 @@
 //!
 //! ## Crate features
 //!
-//! - `session` (default): the actix-session bridge — [`Authenticated`], [`identify`],
-//!   [`SessionUserResolver`], the `logout` route.
+//! - `session` (default): the actix-session bridge — [`Authenticated`], [`Fresh`],
+//!   [`Passkeys::identify`], [`hooks::SessionUserResolver`], the `logout` route.
 //! - `sqlite` (default): [`store::diesel::sqlite`] — credentials and challenges in an embedded
 //!   SQLite file (compiled in, nothing to install), with embedded migrations.
 //! - `postgres`: [`store::diesel::pg`] — credentials and challenges in PostgreSQL over
@@ -51,16 +51,27 @@
 //! - `testing`: [`testing`] — a software authenticator for tests.
 //! - `openapi`: the OpenAPI 3.1 document of the scope's routes at `<scope>/openapi.json`
 //!   (`Passkeys::openapi_json`), generated with utoipa from the request and response types.
+//!
+//! ## Where things are
+//!
+//! The crate root holds what an app names: [`Passkeys`] and its builder, [`PasskeyConfig`] and
+//! its builder, the errors ([`ConfigError`], [`BuildError`], [`PasskeyError`] with its
+//! [`ErrorCode`]), [`PasskeyUser`], the extractors and [`sign_out`]. The rest lives in modules
+//! named for what they hold: [`store`] (the store traits, records and backends), [`rate_limit`],
+//! [`hooks`] (resolver, sign-in hook, audit, clock, session state), [`wire`] (the JSON the
+//! routes speak), [`policy`] (the config's policy enums, origins and bounds) and [`testing`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aaguid;
-pub mod audit;
+mod audit;
 mod ceremony;
 mod clock;
-pub mod config;
-pub mod error;
+mod config;
+mod error;
+pub mod hooks;
 mod model;
 mod origin;
+pub mod policy;
 pub mod rate_limit;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -68,50 +79,24 @@ pub mod store;
 pub mod testing;
 mod text;
 mod web;
+pub mod wire;
 
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub use self::web::{
     extract::{Authenticated, Fresh},
-    session::{
-        identify, sign_out, PasskeySession, SessionUserResolver, IDENTIFIED_USER_KEY,
-        PASSKEY_SESSION_KEY,
-    },
+    session::sign_out,
 };
 pub use self::{
-    aaguid::{authenticator_name, AuthenticatorNames},
-    audit::{AuditEvent, AuditEventKind, AuditSink, LogAuditSink, NoopAuditSink},
-    ceremony::{
-        authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
-        MAX_USER_ID_BYTES,
-    },
-    clock::{Clock, FrozenClock, SystemClock},
-    config::{
-        ConfigError, PasskeyConfig, PasskeyConfigBuilder, ResidentKey, SignCountPolicy,
-        UserVerification,
-    },
-    error::{BuildError, PasskeyError},
-    model::{
-        AuthenticationResult, Credential, CredentialView, PasskeyUser, UsageUpdate,
-        MAX_DEVICE_NAME_CHARS,
-    },
-    rate_limit::{
-        rate_limit_key, MemoryRateLimit, RateDecision, RateLimit, RateLimitBackend,
-        MEMORY_RATE_LIMIT_KEYS,
-    },
+    config::{ConfigError, PasskeyConfig, PasskeyConfigBuilder},
+    error::{BuildError, ErrorCode, PasskeyError},
+    model::PasskeyUser,
     web::{
         extract::VerifiedAssertion,
-        resolver::{AuthenticatedHook, UserResolver},
-        scope::{PasskeysBuilder, DEFAULT_PATH, WELL_KNOWN_PATH},
+        scope::PasskeysBuilder,
         service::{Passkeys, VerifiedRegistration},
-        signal::{Signal, SIGNAL_HEADER},
     },
 };
-
-/// The WebAuthn JSON types used in the options this crate sends (re-exported from
-/// `webauthn-rs-proto`).
-pub use webauthn_rs_proto as proto;
 
 /// The README's code blocks, compiled as doctests.
 #[cfg(doctest)]

@@ -150,8 +150,8 @@ impl CredentialView {
     /// bundled list), as the scope's `GET /credentials` shows it.
     ///
     /// ```
-    /// # fn view(c: &actix_passkeys::Credential) -> actix_passkeys::CredentialView {
-    /// actix_passkeys::CredentialView::with_names(c, &actix_passkeys::AuthenticatorNames::bundled())
+    /// # fn view(c: &actix_passkeys::store::Credential) -> actix_passkeys::wire::CredentialView {
+    /// actix_passkeys::wire::CredentialView::with_names(c, &actix_passkeys::wire::AuthenticatorNames::bundled())
     /// # }
     /// ```
     pub fn with_names(c: &Credential, names: &crate::aaguid::AuthenticatorNames) -> Self {

@@ -9,7 +9,7 @@
 //! port on a dot-bounded subdomain of a configured web origin's host. The engine compares
 //! parsed URLs and would let `http://localhost:8080/x` through; an origin never has a path.
 //!
-//! [`Origin`] is public as `actix_passkeys::config::Origin`; the rest is crate-private.
+//! [`Origin`] is public as `actix_passkeys::policy::Origin`; the rest is crate-private.
 
 use serde::Deserialize;
 use url::Url;

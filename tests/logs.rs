@@ -19,7 +19,7 @@ mod fixtures;
 
 use std::sync::{Mutex, OnceLock};
 
-use actix_passkeys::{testing::SoftAuthenticator, RateLimit};
+use actix_passkeys::{rate_limit::RateLimit, testing::SoftAuthenticator};
 use actix_web::http::Method;
 use base64::{
     engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD},
@@ -111,7 +111,7 @@ async fn no_secret_reaches_the_log() {
     let passkeys = ctx
         .builder(config().build().unwrap())
         .server_secret(SERVER_SECRET)
-        .audit(actix_passkeys::LogAuditSink)
+        .audit(actix_passkeys::hooks::LogAuditSink)
         .rate_limit(RateLimit::new(1000, 1.0).key(|_| Some("k".into())))
         .build()
         .unwrap();
@@ -258,7 +258,7 @@ async fn forged_log_lines_are_escaped() {
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())
-        .audit(actix_passkeys::LogAuditSink)
+        .audit(actix_passkeys::hooks::LogAuditSink)
         .build()
         .unwrap();
     let mut app = ctx.app_with(passkeys).await;

@@ -11,13 +11,14 @@ use std::{
 
 use actix_http::Request;
 use actix_passkeys::{
+    hooks::FrozenClock,
     store::{
         memory::MemoryCredentialStore,
         redis::{bb8_redis::redis, RedisChallengeStore},
         ChallengeStore, CredentialStore,
     },
     testing::SoftAuthenticator,
-    FrozenClock, PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
+    PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
 };
 use actix_web::{
     body::MessageBody,

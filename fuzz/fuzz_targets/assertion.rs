@@ -22,7 +22,7 @@ fn signer() -> &'static (SoftAuthenticator, Vec<u8>) {
     SIGNER.get_or_init(|| {
         let auth = common::registered_authenticator().duplicate();
         let options = futures_executor::block_on(
-            common::service().start_authentication(actix_passkeys::AuthenticationBegin::default()),
+            common::service().start_authentication(actix_passkeys::wire::AuthenticationBegin::default()),
         )
         .expect("begin");
         let options = serde_json::to_value(&options).expect("json");

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use actix_passkeys::{
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-    AuthenticationBegin, PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
+    wire::AuthenticationBegin, PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};

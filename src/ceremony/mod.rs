@@ -40,7 +40,7 @@ const HANDLE_BYTES: usize = 32;
 /// refused with 400 `invalid_request` before anything is stored or logged.
 ///
 /// ```
-/// assert_eq!(actix_passkeys::MAX_USER_ID_BYTES, 256);
+/// assert_eq!(actix_passkeys::wire::MAX_USER_ID_BYTES, 256);
 /// ```
 pub const MAX_USER_ID_BYTES: usize = 256;
 
@@ -201,7 +201,7 @@ impl Engine {
 }
 
 /// One ceremony step on an [`Engine`]: it collects the step's audit events, which
-/// [`flush`](Self::flush) hands to the app's [`AuditSink`](crate::AuditSink) when the step is
+/// [`flush`](Self::flush) hands to the app's [`AuditSink`](crate::hooks::AuditSink) when the step is
 /// over (the sink is async; the checks in between stay synchronous).
 pub(crate) struct Step<'a> {
     engine: &'a Engine,
@@ -256,7 +256,7 @@ impl<'a> Step<'a> {
             self.event(kind)
                 .user(user_id)
                 .credential(cred_id)
-                .reason(err.code()),
+                .reason(err.code().as_str()),
         );
         err
     }

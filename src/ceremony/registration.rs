@@ -49,9 +49,9 @@ pub enum Mediation {
 /// The optional `register/begin` request body.
 ///
 /// ```
-/// let begin: actix_passkeys::RegistrationBegin =
+/// let begin: actix_passkeys::wire::RegistrationBegin =
 ///     serde_json::from_str(r#"{"mediation":"conditional"}"#)?;
-/// assert_eq!(begin.mediation, Some(actix_passkeys::Mediation::Conditional));
+/// assert_eq!(begin.mediation, Some(actix_passkeys::wire::Mediation::Conditional));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]

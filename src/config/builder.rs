@@ -99,7 +99,7 @@ impl PasskeyConfigBuilder {
     /// spells it `PASSKEYS_USER_VERIFICATION=danger_discouraged`. Default: off.
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyConfig, UserVerification};
+    /// use actix_passkeys::{PasskeyConfig, policy::UserVerification};
     /// let config = PasskeyConfig::builder("localhost", "Kiosk")
     ///     .origin("http://localhost:8080")
     ///     .danger_discourage_user_verification()
@@ -156,7 +156,7 @@ impl PasskeyConfigBuilder {
         self
     }
 
-    /// How long after [`identify`](crate::identify) (a sign-up or password sign-in) the
+    /// How long after [`identify`](crate::Passkeys::identify) (a sign-up or password sign-in) the
     /// default resolver accepts the identified user for registering passkeys and managing
     /// them; after that the session needs a passkey sign-in (or a new `identify`). Above zero,
     /// at most 24 h. Default: 600 s.

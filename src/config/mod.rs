@@ -4,7 +4,7 @@
 
 // One job per file: the policy enums (`policy`), the builder and its validation (`builder`), the
 // `PASSKEYS_*` environment overlay (`env`); origins are parsed and matched in `crate::origin`.
-// Every public item is re-exported here: each `actix_passkeys::config::X` path still resolves.
+// Every public item is re-exported here: each `actix_passkeys::policy::X` path still resolves.
 
 use std::{fmt, time::Duration};
 
@@ -26,7 +26,7 @@ pub const MAX_CHALLENGE_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default step-up window of [`Fresh`](crate::Fresh): 5 minutes.
 pub const DEFAULT_FRESH_WINDOW: Duration = Duration::from_secs(300);
-/// Default window after [`identify`](crate::identify) in which an identified user may begin
+/// Default window after [`identify`](crate::Passkeys::identify) in which an identified user may begin
 /// registering a passkey: 10 minutes.
 pub const DEFAULT_IDENTIFY_WINDOW: Duration = Duration::from_secs(600);
 /// Default JSON body limit of the ceremony routes: 64 KiB.
@@ -89,7 +89,7 @@ impl std::error::Error for ConfigError {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use actix_passkeys::{PasskeyConfig, UserVerification};
+/// use actix_passkeys::{PasskeyConfig, policy::UserVerification};
 ///
 /// let config = PasskeyConfig::builder("example.com", "Example Inc.")
 ///     .origin("https://example.com")
@@ -274,7 +274,7 @@ impl PasskeyConfig {
         self.fresh_window
     }
 
-    /// How long after [`identify`](crate::identify) the session bridge accepts the identified
+    /// How long after [`identify`](crate::Passkeys::identify) the session bridge accepts the identified
     /// user (see [`PasskeyConfigBuilder::identify_window`]).
     pub fn identify_window(&self) -> Duration {
         self.identify_window

@@ -38,7 +38,7 @@ fn refill(bucket: Bucket, burst: u32, per_second: f64, now: DateTime<Utc>) -> f6
 /// anyway; the limit never switches off.
 ///
 /// ```
-/// use actix_passkeys::{MemoryRateLimit, RateLimit};
+/// use actix_passkeys::{rate_limit::MemoryRateLimit, rate_limit::RateLimit};
 /// let limit = RateLimit::new(10, 1.0).backend(MemoryRateLimit::with_capacity(10_000));
 /// # let _ = limit;
 /// ```

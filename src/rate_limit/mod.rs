@@ -99,7 +99,7 @@ type KeyFn = dyn Fn(&HttpRequest) -> Option<String> + Send + Sync;
 /// uses it on the peer address; use it too in a key function that reads a proxy's header.
 ///
 /// ```
-/// use actix_passkeys::rate_limit_key;
+/// use actix_passkeys::rate_limit::rate_limit_key;
 /// assert_eq!(rate_limit_key("2001:db8:1:2:aaaa::1".parse()?), "2001:db8:1:2::/64");
 /// assert_eq!(rate_limit_key("::ffff:192.0.2.7".parse()?), "192.0.2.7");
 /// # Ok::<(), std::net::AddrParseError>(())
@@ -122,7 +122,7 @@ pub fn rate_limit_key(ip: IpAddr) -> String {
 /// extractors): `burst` requests at once per client key, refilled at `per_second`.
 ///
 /// ```
-/// use actix_passkeys::RateLimit;
+/// use actix_passkeys::rate_limit::RateLimit;
 ///
 /// // 20 ceremony requests at once per client address, then one every 2 seconds.
 /// let limit = RateLimit::new(20, 0.5);
@@ -130,7 +130,7 @@ pub fn rate_limit_key(ip: IpAddr) -> String {
 /// // default (IPv6 by /64); a request without a parsable address is not limited:
 /// let limit = limit.key(|req| {
 ///     let ip = req.headers().get("x-real-ip")?.to_str().ok()?.parse().ok()?;
-///     Some(actix_passkeys::rate_limit_key(ip))
+///     Some(actix_passkeys::rate_limit::rate_limit_key(ip))
 /// });
 /// # let _ = limit;
 /// ```

@@ -12,7 +12,7 @@ use std::{error::Error, future::Future, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Credential, UsageUpdate};
+pub use crate::model::{Credential, UsageUpdate};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]

@@ -173,7 +173,7 @@ pub async fn check_challenge_store<S: ChallengeStore>(store: &S) {
 
 /// [`check_challenge_store`] for a store that reads time from `clock` (for example a
 /// [`MemoryChallengeStore`](crate::store::memory::MemoryChallengeStore) given a
-/// [`FrozenClock`](crate::FrozenClock)): records are dated from `clock.now()`.
+/// [`FrozenClock`](crate::hooks::FrozenClock)): records are dated from `clock.now()`.
 ///
 /// ```
 /// use std::sync::Arc;

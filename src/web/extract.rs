@@ -88,7 +88,7 @@ impl Deref for VerifiedAssertion {
 
 impl VerifiedAssertion {
     /// Records the sign-in in the session as the scope's `authenticate/finish` does: renews the
-    /// session id and stores the [`PasskeySession`](crate::PasskeySession), bound to the
+    /// session id and stores the [`PasskeySession`](crate::hooks::PasskeySession), bound to the
     /// configured rp id. Call it only once your app accepts the sign-in (an account lock check
     /// first, for example). Without a [`Passkeys`] handle for the route: 500
     /// `configuration_error`, and the session is not touched.

@@ -15,7 +15,7 @@ use crate::{
 /// Any `Fn(HttpRequest) -> impl Future<Output = Result<PasskeyUser, PasskeyError>>` is a resolver.
 ///
 /// ```
-/// use actix_passkeys::{PasskeyError, PasskeyUser, UserResolver};
+/// use actix_passkeys::{PasskeyError, PasskeyUser, hooks::UserResolver};
 /// use actix_web::HttpRequest;
 ///
 /// // A resolver that trusts a header set by an authenticating proxy (demo only).
@@ -46,7 +46,7 @@ pub trait UserResolver: Send + Sync + 'static {
     /// "remember me" cookie) must refuse it here for a user who already has passkeys, with
     /// `Err(PasskeyError::NotAuthenticated)`, or whoever held such a session could add their
     /// own key. The default calls [`resolve`](Self::resolve), which is enough for the session
-    /// resolver ([`SessionUserResolver`](crate::SessionUserResolver)): its `resolve` already
+    /// resolver ([`SessionUserResolver`](crate::hooks::SessionUserResolver)): its `resolve` already
     /// refuses an identified session once the account has a passkey.
     fn resolve_for_registration(
         &self,
@@ -99,12 +99,12 @@ impl<R: UserResolver> DynResolver for R {
 /// renewed, possibly another user's sign-in or an identified user), so learn who signed in from
 /// `result`, not from the session or [`Authenticated`](crate::Authenticated). Only when the hook
 /// returns `Ok` with a non-error status (not 4xx/5xx) is the session renewed and the
-/// [`PasskeySession`](crate::PasskeySession) stored; an `Err` or an error-status answer (say, 403
+/// [`PasskeySession`](crate::hooks::PasskeySession) stored; an `Err` or an error-status answer (say, 403
 /// for a locked account) leaves the session as it was, so no signed-in cookie is issued. Values
 /// the hook itself puts into the session are kept across the renewal.
 ///
 /// ```
-/// use actix_passkeys::{AuthenticatedHook, AuthenticationResult};
+/// use actix_passkeys::{hooks::AuthenticatedHook, hooks::AuthenticationResult};
 /// use actix_web::{HttpRequest, HttpResponse};
 ///
 /// let hook = |_req: HttpRequest, result: AuthenticationResult| async move {

@@ -14,7 +14,7 @@ use crate::{
         authentication::{AuthenticationBegin, AuthenticationFinish},
         registration::{RegistrationBegin, RegistrationFinish},
     },
-    error::{envelope, PasskeyError},
+    error::{envelope, ErrorCode, PasskeyError},
     model::{b64url, from_b64url, validate_device_name, CredentialView},
     web::{
         body::{JsonBody, OptionalJsonBody},
@@ -27,13 +27,13 @@ use crate::{
 const PASSKEYS_JS: &str = include_str!("../../static/passkeys.js");
 
 pub(crate) async fn not_found() -> HttpResponse {
-    envelope(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    envelope(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.")
 }
 
 pub(crate) async fn method_not_allowed() -> HttpResponse {
     envelope(
         StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
+        ErrorCode::InvalidRequest,
         "Method not allowed.",
     )
 }

@@ -66,7 +66,7 @@ impl PasskeysBuilder {
     }
 
     /// Who registration and management requests are for. Default: with feature `session`, the
-    /// [`SessionUserResolver`](crate::SessionUserResolver); without it, none (those routes
+    /// [`SessionUserResolver`](crate::hooks::SessionUserResolver); without it, none (those routes
     /// answer 500 `configuration_error`).
     pub fn user_resolver(mut self, resolver: impl UserResolver) -> Self {
         self.resolver = Some(Box::new(resolver));
@@ -229,7 +229,7 @@ impl Passkeys {
     /// is random per process (so no length to check: set a shared one with
     /// [`PasskeysBuilder::server_secret`] for several instances), the key derived from it
     /// always fits webauthn-rs's fake-id generator, the user resolver is the session bridge's
-    /// [`SessionUserResolver`](crate::SessionUserResolver) (hence feature `session`; without
+    /// [`SessionUserResolver`](crate::hooks::SessionUserResolver) (hence feature `session`; without
     /// it use the builder and its [`user_resolver`](PasskeysBuilder::user_resolver)), and
     /// the [`PasskeyConfig`] was already validated by its own builder.
     #[cfg(feature = "session")]
@@ -271,7 +271,7 @@ impl Passkeys {
     /// **The way to mount the service**: the scope, [`well_known`](Self::well_known), and the
     /// handle as app data for the whole app, so every route's extractors
     /// ([`Authenticated`](crate::Authenticated), [`Fresh`](crate::Fresh),
-    /// [`VerifiedRegistration`], [`VerifiedAssertion`](crate::VerifiedAssertion), `Passkeys`
+    /// [`VerifiedRegistration`](crate::VerifiedRegistration), [`VerifiedAssertion`](crate::VerifiedAssertion), `Passkeys`
     /// itself) find it. `App::service(passkeys)` alone serves the scope, but an extractor on a
     /// route outside it then answers 500 `configuration_error`.
     ///

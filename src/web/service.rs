@@ -202,7 +202,7 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
 ///
 /// It is three things at once:
 /// - the scope: `App::service(passkeys)` mounts the wire-contract routes at
-///   [`DEFAULT_PATH`](crate::DEFAULT_PATH) or the builder's [`path`](crate::PasskeysBuilder::path);
+///   [`DEFAULT_PATH`](crate::wire::DEFAULT_PATH) or the builder's [`path`](crate::PasskeysBuilder::path);
 /// - app data: the scope registers the handle for its own routes, and
 ///   [`configure`](Self::configure) registers it for the whole app, which is what the
 ///   extractors ([`Authenticated`](crate::Authenticated), [`Fresh`](crate::Fresh),
@@ -229,7 +229,7 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
 /// | `GET openapi.json` (feature `openapi`) | the OpenAPI 3.1 document of these routes |
 ///
 /// `GET credentials` and a successful `DELETE credentials/{id}` carry a
-/// [`Passkeys-Signal`](crate::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
+/// [`Passkeys-Signal`](crate::wire::SIGNAL_HEADER) header (`allAcceptedCredentials`), and so does a
 /// usernameless `authenticate/finish` refused with `credential_not_found` (`unknownCredential`).
 ///
 /// ```
@@ -311,13 +311,13 @@ impl Passkeys {
         CredentialView::with_names(credential, &self.0.engine.names)
     }
 
-    /// Resolves the request's user with the configured [`UserResolver`](crate::UserResolver).
+    /// Resolves the request's user with the configured [`UserResolver`](crate::hooks::UserResolver).
     pub async fn resolve_user(&self, req: &HttpRequest) -> Result<PasskeyUser, PasskeyError> {
         self.0.resolver.resolve(req.clone()).await
     }
 
-    /// Resolves the user a registration is for with the configured [`UserResolver`](crate::UserResolver)'s
-    /// [`resolve_for_registration`](crate::UserResolver::resolve_for_registration), as `register/begin`
+    /// Resolves the user a registration is for with the configured [`UserResolver`](crate::hooks::UserResolver)'s
+    /// [`resolve_for_registration`](crate::hooks::UserResolver::resolve_for_registration), as `register/begin`
     /// does (with the session resolver: a passkey sign-in, or a recently identified user who
     /// has no passkey yet).
     pub async fn resolve_user_for_registration(
@@ -336,8 +336,8 @@ impl Passkeys {
     }
 
     /// Verifies and stores a registration, for the user of `req` only: the request's user is
-    /// resolved again with the configured [`UserResolver`](crate::UserResolver)'s registration rules
-    /// ([`resolve_for_registration`](crate::UserResolver::resolve_for_registration), as
+    /// resolved again with the configured [`UserResolver`](crate::hooks::UserResolver)'s registration rules
+    /// ([`resolve_for_registration`](crate::hooks::UserResolver::resolve_for_registration), as
     /// `register/begin` and `register/finish` do) and must be the user the ceremony was begun
     /// for.
     ///
@@ -353,7 +353,7 @@ impl Passkeys {
     /// [`finish_registration_for`](Self::finish_registration_for).
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, Passkeys, RegistrationFinish};
+    /// use actix_passkeys::{PasskeyError, Passkeys, wire::RegistrationFinish};
     /// use actix_web::{web, HttpRequest, HttpResponse};
     ///
     /// async fn add_passkey(
@@ -397,10 +397,10 @@ impl Passkeys {
     /// account in [`start_registration`](Self::start_registration) and keeps its id in its own
     /// signed state. The app is then responsible for `user_id` being the caller's; prefer
     /// [`finish_registration`](Self::finish_registration) (the same check through the
-    /// [`UserResolver`](crate::UserResolver)) when the resolver knows the user.
+    /// [`UserResolver`](crate::hooks::UserResolver)) when the resolver knows the user.
     ///
     /// ```
-    /// use actix_passkeys::{PasskeyError, Passkeys, RegistrationFinish};
+    /// use actix_passkeys::{PasskeyError, Passkeys, wire::RegistrationFinish};
     ///
     /// // `user_id` comes from this app's own sign-up state (e.g. its signed session), set when
     /// // it created the account and called `start_registration` for it.
@@ -472,7 +472,7 @@ impl Passkeys {
 
     /// Renames `user_id`'s credential; `false` when the user has no credential with this id.
     /// The name is taken as given: validate it first as `PATCH credentials/{id}` does (1 to
-    /// [`MAX_DEVICE_NAME_CHARS`](crate::MAX_DEVICE_NAME_CHARS) characters, no control
+    /// [`MAX_DEVICE_NAME_CHARS`](crate::wire::MAX_DEVICE_NAME_CHARS) characters, no control
     /// characters).
     pub async fn rename_credential(
         &self,
@@ -518,7 +518,7 @@ impl Passkeys {
         Ok(deleted)
     }
 
-    /// The `currentUserDetails` [`Signal`](crate::Signal) to send after the app changed
+    /// The `currentUserDetails` [`Signal`](crate::wire::Signal) to send after the app changed
     /// `user`'s name or display name: put it on the response with
     /// `insert_header(signal.header())` and `passkeys.js` hands it to the browser. `None` when
     /// the user has no passkeys (no user handle is known). Reads the user's credentials.
@@ -541,24 +541,27 @@ impl Passkeys {
     pub async fn user_details_changed(
         &self,
         user: &PasskeyUser,
-    ) -> Result<Option<crate::Signal>, PasskeyError> {
+    ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
         let creds = self.list_credentials(&user.id).await?;
-        Ok(crate::Signal::user_details(
+        Ok(crate::wire::Signal::user_details(
             &self.config().rp_id,
             user,
             &creds,
         ))
     }
 
-    /// The `allAcceptedCredentials` [`Signal`](crate::Signal) for `user_id`, built from the
+    /// The `allAcceptedCredentials` [`Signal`](crate::wire::Signal) for `user_id`, built from the
     /// store's full list of the user's credentials (disabled ones left out). `None` when the
     /// user has no credentials. The scope sends it on `GET credentials` and after a revoke.
     pub async fn accepted_credentials(
         &self,
         user_id: &str,
-    ) -> Result<Option<crate::Signal>, PasskeyError> {
+    ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
         let creds = self.list_credentials(user_id).await?;
-        Ok(crate::Signal::all_accepted(&self.config().rp_id, &creds))
+        Ok(crate::wire::Signal::all_accepted(
+            &self.config().rp_id,
+            &creds,
+        ))
     }
 
     /// Applies the configured rate limit (if any) to `req`.

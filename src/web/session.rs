@@ -21,9 +21,10 @@ use crate::{
 };
 
 /// Session key of the [`PasskeySession`] state.
-pub const PASSKEY_SESSION_KEY: &str = "actix_passkeys.signed_in";
-/// Session key of the identified (not necessarily passkey-signed-in) user, see [`identify`].
-pub const IDENTIFIED_USER_KEY: &str = "actix_passkeys.user";
+pub(crate) const PASSKEY_SESSION_KEY: &str = "actix_passkeys.signed_in";
+/// Session key of the identified (not necessarily passkey-signed-in) user, see
+/// [`Passkeys::identify`].
+pub(crate) const IDENTIFIED_USER_KEY: &str = "actix_passkeys.user";
 
 /// Who signed in with which passkey, for which relying party, and when. Stored in the session
 /// after a verified sign-in.
@@ -46,15 +47,16 @@ pub struct PasskeySession {
     pub rp_id: String,
 }
 
-/// The identified user and when [`identify`] ran, as stored under [`IDENTIFIED_USER_KEY`].
+/// The identified user and when [`Passkeys::identify`] ran, as stored under
+/// [`IDENTIFIED_USER_KEY`].
 /// Entries without the time (stored by older versions) do not read back: not identified.
 #[derive(Debug, Serialize, Deserialize)]
 struct Identified {
     #[serde(flatten)]
     user: PasskeyUser,
     identified_at: DateTime<Utc>,
-    /// The tenant that identified the user ([`Passkeys::identify`]); `None` from the free
-    /// [`identify`], which knows no tenant and is accepted by every tenant of the session.
+    /// The tenant that identified the user. `None` in entries of the former free `identify`,
+    /// which knew no tenant: those count for no tenant.
     #[serde(default)]
     rp_id: Option<String>,
 }
@@ -126,109 +128,80 @@ pub(crate) fn registered(
     )
 }
 
-/// Puts an identified user into the session — right after the app created the account, or
-/// after a password sign-in — so the default resolver ([`SessionUserResolver`]) lets them
-/// register a passkey. Renews the session id and drops any passkey sign-in of another user.
-///
-/// Identifying is a short-lived grant for a first passkey, not a sign-in:
-/// - it lasts [`identify_window`](crate::PasskeyConfigBuilder::identify_window) (default
-///   10 minutes) from this call;
-/// - it counts only while the user has no (enabled) passkey, for registration and credential
-///   management alike: once the account has a passkey, only a passkey sign-in of that user
-///   adds, lists, renames or revokes passkeys (an identified session could otherwise delete
-///   the owner's passkeys and then add its own);
-/// - the registration it allows turns the session into a passkey sign-in with the new passkey.
-///
-/// Identify a user only once your app has authenticated them or created their account (the
-/// username was free). This function knows no tenant and stamps the time with the system
-/// clock: prefer [`Passkeys::identify`], which binds the grant to its tenant (rp id) and
-/// uses the service's [`Clock`](crate::Clock). With several tenants sharing a session cookie,
-/// use only that one.
-///
-/// ```
-/// use std::{collections::HashSet, sync::Mutex};
-///
-/// use actix_passkeys::{identify, PasskeyError, PasskeyUser};
-/// use actix_session::Session;
-/// use actix_web::{http::StatusCode, web, HttpResponse};
-///
-/// /// The app's user table (a set of usernames in this sketch).
-/// struct Users(Mutex<HashSet<String>>);
-///
-/// async fn signup(
-///     session: Session,
-///     users: web::Data<Users>,
-///     form: web::Json<serde_json::Value>,
-/// ) -> Result<HttpResponse, PasskeyError> {
-///     let name = form["username"].as_str().unwrap_or_default().trim().to_owned();
-///     if name.is_empty() {
-///         return Err(PasskeyError::InvalidRequest("username is required."));
-///     }
-///     // Create the account first: an existing username is not yours to identify as.
-///     let created = users
-///         .0
-///         .lock()
-///         .map_err(|_| PasskeyError::Configuration("user table lock poisoned".into()))?
-///         .insert(name.clone());
-///     if !created {
-///         return Ok(HttpResponse::build(StatusCode::CONFLICT).finish());
-///     }
-///     identify(&session, &PasskeyUser::new(name.clone(), name.clone(), name))?;
-///     Ok(HttpResponse::Ok().finish())
-/// }
-/// # actix_web::web::to(signup);
-/// ```
-pub fn identify(session: &Session, user: &PasskeyUser) -> Result<(), PasskeyError> {
-    identify_at(session, user, Utc::now(), None)
-}
-
-fn identify_at(
-    session: &Session,
-    user: &PasskeyUser,
-    at: DateTime<Utc>,
-    rp_id: Option<&str>,
-) -> Result<(), PasskeyError> {
-    session.renew();
-    let keep = session
-        .get::<PasskeySession>(PASSKEY_SESSION_KEY)
-        .ok()
-        .flatten()
-        .is_some_and(|s| s.user_id == user.id);
-    if !keep {
-        session.remove(PASSKEY_SESSION_KEY);
-    }
-    let identified = Identified {
-        user: user.clone(),
-        identified_at: at,
-        rp_id: rp_id.map(str::to_owned),
-    };
-    session
-        .insert(IDENTIFIED_USER_KEY, identified)
-        .map_err(insert_error)
-}
-
 impl Passkeys {
-    /// [`identify`] bound to this service's tenant (rp id: another tenant sharing the session
-    /// cookie does not accept it), with the time taken from the service's
-    /// [`Clock`](crate::Clock), which is what the identify window is measured with.
+    /// Puts an identified user into the session — right after the app created the account, or
+    /// after a password sign-in — so the default resolver ([`SessionUserResolver`]) lets them
+    /// register a passkey (after a password sign-in that is a
+    /// handler taking `Passkeys` and `Session`, as below). Renews the session id and drops any passkey sign-in of another user.
+    ///
+    /// Identifying is a short-lived grant for a first passkey, not a sign-in:
+    /// - it lasts [`identify_window`](crate::PasskeyConfigBuilder::identify_window) (default
+    ///   10 minutes) from this call;
+    /// - it counts only while the user has no (enabled) passkey, for registration and credential
+    ///   management alike: once the account has a passkey, only a passkey sign-in of that user
+    ///   adds, lists, renames or revokes passkeys (an identified session could otherwise delete
+    ///   the owner's passkeys and then add its own);
+    /// - the registration it allows turns the session into a passkey sign-in with the new passkey.
+    ///
+    /// The grant is bound to this service's tenant (rp id: another tenant sharing the session
+    /// cookie does not accept it) and stamped with the service's
+    /// [`Clock`](crate::hooks::Clock), which is what the identify window is measured with.
+    ///
+    /// Identify a user only once your app has authenticated them or created their account (the
+    /// username was free).
     ///
     /// ```
+    /// use std::{collections::HashSet, sync::Mutex};
+    ///
     /// use actix_passkeys::{PasskeyError, PasskeyUser, Passkeys};
     /// use actix_session::Session;
-    /// use actix_web::HttpResponse;
+    /// use actix_web::{http::StatusCode, web, HttpResponse};
     ///
-    /// // After your own password check succeeded for user "u-7":
-    /// async fn password_login(
-    ///     session: Session,
+    /// /// The app's user table (a set of usernames in this sketch).
+    /// struct Users(Mutex<HashSet<String>>);
+    ///
+    /// async fn signup(
     ///     passkeys: Passkeys,
+    ///     session: Session,
+    ///     users: web::Data<Users>,
+    ///     form: web::Json<serde_json::Value>,
     /// ) -> Result<HttpResponse, PasskeyError> {
-    ///     passkeys.identify(&session, &PasskeyUser::new("u-7", "dave@example.com", "Dave"))?;
-    ///     Ok(HttpResponse::NoContent().finish())
+    ///     let name = form["username"].as_str().unwrap_or_default().trim().to_owned();
+    ///     if name.is_empty() {
+    ///         return Err(PasskeyError::InvalidRequest("username is required."));
+    ///     }
+    ///     // Create the account first: an existing username is not yours to identify as.
+    ///     let created = users
+    ///         .0
+    ///         .lock()
+    ///         .map_err(|_| PasskeyError::Configuration("user table lock poisoned".into()))?
+    ///         .insert(name.clone());
+    ///     if !created {
+    ///         return Ok(HttpResponse::build(StatusCode::CONFLICT).finish());
+    ///     }
+    ///     passkeys.identify(&session, &PasskeyUser::new(name.clone(), name.clone(), name))?;
+    ///     Ok(HttpResponse::Ok().finish())
     /// }
-    /// # actix_web::web::to(password_login);
+    /// # actix_web::web::to(signup);
     /// ```
     pub fn identify(&self, session: &Session, user: &PasskeyUser) -> Result<(), PasskeyError> {
-        identify_at(session, user, self.now(), Some(self.config().rp_id()))
+        session.renew();
+        let keep = session
+            .get::<PasskeySession>(PASSKEY_SESSION_KEY)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.user_id == user.id);
+        if !keep {
+            session.remove(PASSKEY_SESSION_KEY);
+        }
+        let identified = Identified {
+            user: user.clone(),
+            identified_at: self.now(),
+            rp_id: Some(self.config().rp_id().to_owned()),
+        };
+        session
+            .insert(IDENTIFIED_USER_KEY, identified)
+            .map_err(insert_error)
     }
 }
 
@@ -290,7 +263,7 @@ pub(crate) async fn signed_in(
 }
 
 /// The default [`UserResolver`]: the user signed in with a passkey (checked as
-/// [`Authenticated`](crate::Authenticated) checks it), else the user the app [`identify`]-ed
+/// [`Authenticated`](crate::Authenticated) checks it), else the user the app [`identify`](Passkeys::identify)-ed
 /// in the session within the
 /// [`identify_window`](crate::PasskeyConfigBuilder::identify_window), else
 /// `not_authenticated`.
@@ -335,11 +308,7 @@ async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
     if age > data.config().identify_window() {
         return Err(PasskeyError::NotAuthenticated);
     }
-    if identified
-        .rp_id
-        .as_deref()
-        .is_some_and(|rp| rp != data.config().rp_id())
-    {
+    if identified.rp_id.as_deref() != Some(data.config().rp_id()) {
         return Err(PasskeyError::NotAuthenticated);
     }
     // The grant is for a first passkey: once the account has one, only its passkey sign-in

@@ -18,7 +18,7 @@ pub const SIGNAL_HEADER: &str = "Passkeys-Signal";
 /// `{"unknownCredential":{"rpId":"example.com","credentialId":"…"}}`.
 ///
 /// ```
-/// use actix_passkeys::Signal;
+/// use actix_passkeys::wire::Signal;
 /// let signal = Signal::UnknownCredential {
 ///     rp_id: "example.com".into(),
 ///     credential_id: "AAAA".into(),

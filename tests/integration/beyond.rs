@@ -1,7 +1,7 @@
 //! Route tests of the features beyond the seed: Related Origin Requests (`/.well-known/webauthn`),
 //! authenticator names, the OpenAPI document, Signal API payloads and conditional create.
 
-use actix_passkeys::{testing::AssertionSpec, PasskeyConfig, WELL_KNOWN_PATH};
+use actix_passkeys::{testing::AssertionSpec, wire::WELL_KNOWN_PATH, PasskeyConfig};
 use serde_json::json;
 
 use crate::fixtures::*;
@@ -104,7 +104,7 @@ async fn insert_copy(
     user: &str,
     id: &[u8],
     aaguid: Option<uuid::Uuid>,
-) -> actix_passkeys::Credential {
+) -> actix_passkeys::store::Credential {
     use actix_passkeys::store::CredentialStore as _;
     let mut c = ctx.creds.list_for_user(user).await.unwrap()[0].clone();
     c.credential_id = id.to_vec();
@@ -173,7 +173,7 @@ async fn the_bundled_list_can_be_dropped() {
     assert_eq!(list.assert_ok()[1]["authenticator"], json!(null));
     assert_eq!(data.credential_view(&c).authenticator, None);
     assert_eq!(
-        actix_passkeys::CredentialView::from(&c)
+        actix_passkeys::wire::CredentialView::from(&c)
             .authenticator
             .as_deref(),
         Some("Apple Passwords")
@@ -197,7 +197,6 @@ const ROUTES: &[(&str, &str)] = &[
 #[cfg(feature = "openapi")]
 #[actix_rt::test]
 async fn openapi_document_lists_every_route_and_error_code() {
-    use actix_passkeys::PasskeyError;
     use actix_web::http::Method;
     let ctx = Ctx::<Memory>::new().await;
     let mut app = ctx.app().await;
@@ -259,8 +258,8 @@ async fn openapi_document_lists_every_route_and_error_code() {
         .iter()
         .map(|c| c.as_str().unwrap())
         .collect();
-    for code in PasskeyError::CODES {
-        assert!(codes.contains(code), "{code} missing");
+    for code in actix_passkeys::ErrorCode::ALL.iter().map(|c| c.as_str()) {
+        assert!(codes.contains(&code), "{code} missing");
     }
     for code in [
         "reauthentication_required",
@@ -329,7 +328,7 @@ async fn conditional_create_is_asked_for_in_the_begin_body() {
 
 fn signal(r: &Resp) -> Option<serde_json::Value> {
     r.headers
-        .get(actix_passkeys::SIGNAL_HEADER)
+        .get(actix_passkeys::wire::SIGNAL_HEADER)
         .map(|v| serde_json::from_str(v.to_str().unwrap()).unwrap())
 }
 

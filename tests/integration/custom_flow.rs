@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use actix_passkeys::{store::CredentialStore as _, testing::SoftAuthenticator, RateLimit};
+use actix_passkeys::{
+    rate_limit::RateLimit, store::CredentialStore as _, testing::SoftAuthenticator,
+};
 use actix_web::{http::StatusCode, test as atest};
 use serde_json::json;
 
@@ -179,7 +181,7 @@ async fn verified_registration_is_only_for_the_user_of_the_begin() {
 /// to it explicitly; a ceremony begun for someone else is not found (and consumed).
 #[actix_rt::test]
 async fn finish_registration_for_binds_to_the_named_user() {
-    use actix_passkeys::{PasskeyError, PasskeyUser, Passkeys, RegistrationFinish};
+    use actix_passkeys::{wire::RegistrationFinish, PasskeyError, PasskeyUser, Passkeys};
     use actix_web::{web, HttpResponse};
 
     async fn begin(

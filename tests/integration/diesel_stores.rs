@@ -4,8 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use actix_passkeys::{
+    hooks::Clock as _,
+    hooks::FrozenClock,
+    store::Credential,
     store::{Ceremony, ChallengeRecord, ChallengeStore, CredentialStore},
-    Clock as _, Credential, FrozenClock,
 };
 use chrono::SubsecRound as _;
 

@@ -7,11 +7,14 @@ use std::{
 
 use actix_http::Request;
 use actix_passkeys::{
-    identify,
+    hooks::AuditEvent,
+    hooks::AuditEventKind,
+    hooks::AuditSink,
+    hooks::FrozenClock,
     store::{ChallengeStore, CredentialStore},
     testing::SoftAuthenticator,
-    AuditEvent, AuditEventKind, AuditSink, Authenticated, FrozenClock, PasskeyConfig,
-    PasskeyConfigBuilder, PasskeyError, PasskeyUser, Passkeys, PasskeysBuilder,
+    Authenticated, PasskeyConfig, PasskeyConfigBuilder, PasskeyError, PasskeyUser, Passkeys,
+    PasskeysBuilder,
 };
 use actix_session::{
     storage::{SessionKey, SessionStore},
@@ -284,7 +287,7 @@ impl<B: Backend> Ctx<B> {
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use actix_passkeys::Clock as _;
+        use actix_passkeys::hooks::Clock as _;
         self.clock.now()
     }
 
@@ -343,18 +346,23 @@ impl<B: Backend> Ctx<B> {
     }
 }
 
+/// `POST /signup` with its own `Passkeys` handle, for apps that do not register the handle for
+/// every route (`signup` needs it).
+pub fn signup_with(passkeys: &Passkeys) -> actix_web::Resource {
+    web::resource("/signup")
+        .app_data(passkeys.clone())
+        .route(web::post().to(signup))
+}
+
 pub async fn signup(
     session: Session,
-    req: actix_web::HttpRequest,
+    passkeys: Passkeys,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, PasskeyError> {
     let name = body["username"].as_str().unwrap_or_default().to_owned();
     let user = PasskeyUser::new(name.clone(), name.clone(), name.clone());
-    // On the service's (frozen) clock when the service is in app data.
-    match req.app_data::<actix_passkeys::Passkeys>() {
-        Some(passkeys) => passkeys.identify(&session, &user)?,
-        None => identify(&session, &user)?,
-    }
+    // Bound to the service's tenant, on its (frozen) clock.
+    passkeys.identify(&session, &user)?;
     Ok(HttpResponse::Ok().json(json!({ "userId": name })))
 }
 

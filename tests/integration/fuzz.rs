@@ -24,7 +24,8 @@ use actix_passkeys::{
         CredentialStore as _,
     },
     testing::SoftAuthenticator,
-    AuthenticationBegin, PasskeyError, PasskeyUser, Passkeys,
+    wire::AuthenticationBegin,
+    PasskeyError, PasskeyUser, Passkeys,
 };
 use serde_json::{json, Value};
 
@@ -33,7 +34,7 @@ use crate::fixtures::{config, unb64, ORIGIN};
 #[path = "../../fuzz/fuzz_targets/mutator.rs"]
 mod mutator;
 
-/// The codes a damaged assertion may get (written out, not `PasskeyError::CODES`).
+/// The codes a damaged assertion may get (written out, not `ErrorCode::ALL`).
 const ALLOWED_CODES: &[&str] = &[
     "assertion_verification_failed",
     "clone_detected",
@@ -96,7 +97,7 @@ fn branch(e: &PasskeyError) -> String {
                 .unwrap_or_default()
                 .to_owned()
         }
-        None => match e.code() {
+        None => match e.code().as_str() {
             // Our own checks before the engine (user handle, origin) refuse without a source.
             "assertion_verification_failed" => "refused_before_engine".to_owned(),
             code => code.to_owned(),
@@ -159,7 +160,7 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
         if before.sign_count == u32::MAX {
             // A case signed in with the largest counter: nothing can follow it (the spec's
             // answer). Reset the stored counter, a test-only step, so later cases can sign in.
-            let reset = actix_passkeys::UsageUpdate {
+            let reset = actix_passkeys::store::UsageUpdate {
                 credential_id: credential_id.clone(),
                 old_sign_count: u32::MAX,
                 new_sign_count: 0,
@@ -203,7 +204,7 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
                         e.status()
                     );
                     assert!(
-                        ALLOWED_CODES.contains(&e.code()),
+                        ALLOWED_CODES.contains(&e.code().as_str()),
                         "seed {seed} case {run} {:?}: code {}",
                         case.applied,
                         e.code()

@@ -8,10 +8,15 @@ use std::{
 };
 
 use actix_passkeys::{
+    hooks::AuditEvent,
+    hooks::AuditEventKind,
+    hooks::AuditSink,
+    hooks::AuthenticatedHook,
+    hooks::AuthenticationResult,
+    hooks::UserResolver,
     rate_limit::{RateDecision, RateLimit, RateLimitBackend},
     testing::SoftAuthenticator,
-    AuditEvent, AuditEventKind, AuditSink, AuthenticatedHook, AuthenticationResult, PasskeyError,
-    PasskeyUser, UserResolver,
+    PasskeyError, PasskeyUser,
 };
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};

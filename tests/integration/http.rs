@@ -64,7 +64,7 @@ pub fn serve(passkeys: Passkeys, sessions: MemorySessions, workers: usize) -> Se
     serve_with(
         workers,
         move |cfg| {
-            cfg.service(passkeys.clone())
+            cfg.configure(passkeys.configure())
                 .route("/signup", web::post().to(signup))
                 .route("/me", web::get().to(me));
         },

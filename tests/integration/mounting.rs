@@ -46,8 +46,7 @@ async fn handle(passkeys: Passkeys) -> HttpResponse {
 
 /// The app's own routes, outside the scope.
 fn outside(cfg: &mut web::ServiceConfig) {
-    cfg.route("/signup", web::post().to(signup))
-        .route("/me", web::get().to(me))
+    cfg.route("/me", web::get().to(me))
         .route("/fresh", web::get().to(fresh))
         .route("/maybe", web::get().to(maybe))
         .route("/added", web::post().to(added))
@@ -63,7 +62,9 @@ async fn configure_makes_extractors_work_outside_the_scope() {
     let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.configure(passkeys.configure()).configure(outside);
+            cfg.configure(passkeys.configure())
+                .route("/signup", web::post().to(signup))
+                .configure(outside);
         })
         .await;
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
@@ -89,7 +90,9 @@ async fn extractors_outside_an_unregistered_handle_answer_configuration_error() 
     let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.service(passkeys).configure(outside);
+            cfg.service(signup_with(&passkeys))
+                .service(passkeys)
+                .configure(outside);
         })
         .await;
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
@@ -128,7 +131,9 @@ async fn extractors_outside_the_scope_keep_the_configured_body_limit() {
         .unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.configure(passkeys.configure()).configure(outside);
+            cfg.configure(passkeys.configure())
+                .route("/signup", web::post().to(signup))
+                .configure(outside);
         })
         .await;
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();

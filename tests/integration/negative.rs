@@ -7,9 +7,10 @@
 //! (`SoftAuthenticator::forge_assertion`), so each case exercises exactly one rule.
 
 use actix_passkeys::{
+    policy::SignCountPolicy,
+    store::Credential,
     store::CredentialStore as _,
     testing::{AssertionSpec, SoftAuthenticator},
-    Credential, SignCountPolicy,
 };
 use actix_web::{http::Method, test as atest};
 use serde_cbor_2::Value as Cbor;

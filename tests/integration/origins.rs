@@ -26,9 +26,11 @@
 use std::time::Duration;
 
 use actix_passkeys::{
+    hooks::AuditEventKind,
+    store::Credential,
     store::CredentialStore as _,
     testing::{AssertionSpec, SoftAuthenticator},
-    AuditEventKind, Credential, PasskeyConfig,
+    PasskeyConfig,
 };
 use serde_json::json;
 

@@ -181,11 +181,12 @@ macro_rules! race_tests {
 /// threads contend for each of 60,000 keys, and each key must be won exactly once.
 mod memory_threads {
     use actix_passkeys::{
+        store::Credential,
+        store::UsageUpdate,
         store::{
             memory::{MemoryChallengeStore, MemoryCredentialStore},
             Ceremony, ChallengeRecord, ChallengeStore as _, CredentialStore as _,
         },
-        Credential, UsageUpdate,
     };
     use futures_util::FutureExt as _;
 

@@ -4,8 +4,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use actix_passkeys::{
-    store::CredentialStore as _, testing::SoftAuthenticator, AuditEventKind, AuthenticationResult,
-    Credential, PasskeyError, PasskeyUser, SignCountPolicy, UsageUpdate, UserVerification,
+    hooks::AuditEventKind, hooks::AuthenticationResult, policy::SignCountPolicy,
+    policy::UserVerification, store::Credential, store::CredentialStore as _, store::UsageUpdate,
+    testing::SoftAuthenticator, PasskeyError, PasskeyUser,
 };
 use actix_web::{
     http::{Method, StatusCode},
@@ -997,10 +998,10 @@ pub async fn custom_resolver_and_hook<B: Backend>() {
 pub async fn failing_audit_sink_does_not_fail_ceremonies<B: Backend>() {
     #[derive(Debug)]
     struct Broken;
-    impl actix_passkeys::AuditSink for Broken {
+    impl actix_passkeys::hooks::AuditSink for Broken {
         type Error = std::io::Error;
 
-        async fn emit(&self, _: &actix_passkeys::AuditEvent) -> Result<(), std::io::Error> {
+        async fn emit(&self, _: &actix_passkeys::hooks::AuditEvent) -> Result<(), std::io::Error> {
             Err(std::io::Error::other("audit backend down"))
         }
     }
@@ -1263,7 +1264,7 @@ pub async fn resident_key_required_refuses_a_non_discoverable_credential<B: Back
     let passkeys = ctx
         .builder(
             config()
-                .resident_key(actix_passkeys::ResidentKey::Required)
+                .resident_key(actix_passkeys::policy::ResidentKey::Required)
                 .build()
                 .unwrap(),
         )

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use actix_passkeys::{
-    store::CredentialStore as _, testing::SoftAuthenticator, AuthenticationResult, PasskeyError,
-    PasskeyUser, SignCountPolicy,
+    hooks::AuthenticationResult, policy::SignCountPolicy, store::CredentialStore as _,
+    testing::SoftAuthenticator, PasskeyError, PasskeyUser,
 };
 use actix_web::{
     http::{Method, StatusCode},
@@ -253,8 +253,8 @@ pub async fn authenticated_without_passkeys_data_is_a_configuration_error<B: Bac
     let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
     let mut app = ctx
         .app_configured(move |cfg| {
-            cfg.service(passkeys)
-                .route("/signup", actix_web::web::post().to(signup))
+            cfg.service(signup_with(&passkeys))
+                .service(passkeys)
                 .route("/me", actix_web::web::get().to(me));
         })
         .await;
@@ -290,22 +290,28 @@ fn io(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
 
 impl actix_passkeys::store::CredentialStore for Switchable {
     type Error = std::io::Error;
-    async fn insert(&self, c: &actix_passkeys::Credential) -> Result<bool, Self::Error> {
+    async fn insert(&self, c: &actix_passkeys::store::Credential) -> Result<bool, Self::Error> {
         self.check()?;
         self.inner.insert(c).await.map_err(io)
     }
-    async fn get(&self, id: &[u8]) -> Result<Option<actix_passkeys::Credential>, Self::Error> {
+    async fn get(
+        &self,
+        id: &[u8],
+    ) -> Result<Option<actix_passkeys::store::Credential>, Self::Error> {
         self.check()?;
         self.inner.get(id).await.map_err(io)
     }
     async fn list_for_user(
         &self,
         user_id: &str,
-    ) -> Result<Vec<actix_passkeys::Credential>, Self::Error> {
+    ) -> Result<Vec<actix_passkeys::store::Credential>, Self::Error> {
         self.check()?;
         self.inner.list_for_user(user_id).await.map_err(io)
     }
-    async fn update_usage(&self, u: &actix_passkeys::UsageUpdate) -> Result<bool, Self::Error> {
+    async fn update_usage(
+        &self,
+        u: &actix_passkeys::store::UsageUpdate,
+    ) -> Result<bool, Self::Error> {
         self.check()?;
         self.inner.update_usage(u).await.map_err(io)
     }
@@ -358,4 +364,42 @@ async fn credential_store_outage_on_authenticated_is_503() {
     app.get("/me").await.assert_error(503, "store_unavailable");
     store.down.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(app.get("/me").await.assert_ok()["userId"], "alice");
+}
+
+/// The former free `identify` stored a grant with no tenant, which every tenant sharing the
+/// session cookie accepted. Only `Passkeys::identify` (bound to its rp id) is left, and such an
+/// untenanted grant counts for no tenant.
+#[actix_rt::test]
+async fn an_identify_grant_without_a_tenant_counts_for_none() {
+    use actix_session::Session;
+    use actix_web::web;
+
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
+    let now = ctx.clock_now();
+    let mut app = ctx
+        .app_configured(move |cfg| {
+            cfg.configure(passkeys.configure()).route(
+                "/legacy-identify",
+                web::post().to(move |session: Session| async move {
+                    // What the free `identify` wrote: no `rp_id`.
+                    session
+                        .insert(
+                            "actix_passkeys.user",
+                            json!({"id": "eve", "name": "eve", "display_name": "eve",
+                                   "identified_at": now}),
+                        )
+                        .unwrap();
+                    HttpResponse::Ok().finish()
+                }),
+            );
+        })
+        .await;
+    app.post_empty("/legacy-identify").await.assert_ok();
+    app.post_empty("/auth/passkeys/register/begin")
+        .await
+        .assert_error(401, "not_authenticated");
+    app.get("/auth/passkeys/credentials")
+        .await
+        .assert_error(401, "not_authenticated");
 }

@@ -5,9 +5,9 @@
 //! The generic cases run on every backend (see the `suite!` list at the end).
 
 use actix_passkeys::{
+    store::Credential,
     store::CredentialStore as _,
     testing::{AssertionSpec, SoftAuthenticator},
-    Credential,
 };
 use actix_web::dev::ServiceResponse;
 use serde_json::{json, Value};
@@ -220,8 +220,8 @@ pub async fn bad_signature_on_fake_id_answers_like_on_real_id<B: Backend>() {
     fake.assert_error(401, "assertion_verification_failed");
     assert_eq!(real.body, fake.body);
     assert_eq!(
-        real.headers.get(actix_passkeys::SIGNAL_HEADER),
-        fake.headers.get(actix_passkeys::SIGNAL_HEADER)
+        real.headers.get(actix_passkeys::wire::SIGNAL_HEADER),
+        fake.headers.get(actix_passkeys::wire::SIGNAL_HEADER)
     );
     assert_eq!(all_credentials(&ctx, &["alice"]).await, before);
 }

@@ -1,0 +1,21 @@
+//! The JSON the scope's routes speak: the begin/finish bodies, the options answered, the
+//! credential view, the Signal API header, and the route paths. The shapes are the ones of
+//! fastapi-passkeys 0.1.2 (README "Wire contract").
+
+/// The WebAuthn JSON types used in the options this crate sends (re-exported from
+/// `webauthn-rs-proto`).
+pub use webauthn_rs_proto as proto;
+
+pub use crate::{
+    aaguid::{authenticator_name, AuthenticatorNames},
+    ceremony::{
+        authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
+        registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
+        MAX_USER_ID_BYTES,
+    },
+    model::{CredentialView, MAX_DEVICE_NAME_CHARS},
+    web::{
+        scope::{DEFAULT_PATH, WELL_KNOWN_PATH},
+        signal::{Signal, SIGNAL_HEADER},
+    },
+};
