@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use actix_passkeys::{
+    hooks::FrozenClock,
     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-    testing::{
+    testing::conformance::{
         check_challenge_store, check_challenge_store_with_clock, check_credential_store,
-        FrozenClock,
     },
 };
 
@@ -38,8 +38,9 @@ mod sqlite {
     use std::sync::Arc;
 
     use actix_passkeys::{
+        hooks::FrozenClock,
         store::diesel::sqlite::{self, SqliteChallengeStore, SqliteCredentialStore},
-        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+        testing::conformance::{check_challenge_store_with_clock, check_credential_store},
     };
 
     #[actix_rt::test]
@@ -65,8 +66,9 @@ mod postgres {
     use std::sync::Arc;
 
     use actix_passkeys::{
+        hooks::FrozenClock,
         store::diesel::pg::{self, PgChallengeStore, PgCredentialStore},
-        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
+        testing::conformance::{check_challenge_store_with_clock, check_credential_store},
     };
 
     use crate::pg_support::PgDatabase;
@@ -93,7 +95,7 @@ mod redis {
             redis::{bb8_redis::redis, RedisChallengeStore},
             Ceremony, ChallengeRecord, ChallengeStore as _,
         },
-        testing::check_challenge_store,
+        testing::conformance::check_challenge_store,
     };
 
     use crate::redis_support::{clean, keys, unique_prefix, url};

@@ -73,3 +73,35 @@ fn the_crate_root_holds_at_most_20_items() {
         );
     }
 }
+
+/// `Passkeys` is one non-generic handle that crosses threads (`HttpServer::new`'s factory), and
+/// the ceremonies that take no request return `Send` futures (a custom flow may spawn them).
+#[test]
+fn the_handle_is_send_and_sync_and_its_ceremonies_are_send() {
+    use actix_passkeys::{
+        store::memory::{MemoryChallengeStore, MemoryCredentialStore},
+        wire::AuthenticationBegin,
+        PasskeyConfig, PasskeyError, PasskeyUser, Passkeys,
+    };
+
+    fn send_sync_clone<T: Send + Sync + Clone + 'static>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    let config = PasskeyConfig::builder("localhost", "Test")
+        .origin("http://localhost:8080")
+        .build()
+        .unwrap();
+    let passkeys = Passkeys::builder(
+        config,
+        MemoryCredentialStore::new(),
+        MemoryChallengeStore::new(),
+    )
+    .user_resolver(|_req| async { Err(PasskeyError::NotAuthenticated) })
+    .build()
+    .unwrap();
+    send_sync_clone(&passkeys);
+    send(passkeys.start_registration(PasskeyUser::new("u", "u", "u")));
+    send(passkeys.start_authentication(AuthenticationBegin::default()));
+    send(passkeys.list_credentials("u"));
+    send(passkeys.delete_credential("u", b"id"));
+}

@@ -9,7 +9,7 @@
 //! ```
 //! use actix_passkeys::{
 //!     store::memory::{MemoryChallengeStore, MemoryCredentialStore},
-//!     testing::{check_challenge_store, check_credential_store},
+//!     testing::conformance::{check_challenge_store, check_credential_store},
 //! };
 //!
 //! // In your crate: `#[actix_rt::test] async fn my_store_conforms() { … }` (or `#[tokio::test]`).
@@ -161,7 +161,7 @@ fn same_record(property: &str, got: Option<ChallengeRecord>, want: &ChallengeRec
 ///
 /// ```
 /// # actix_rt::System::new().block_on(async {
-/// actix_passkeys::testing::check_challenge_store(
+/// actix_passkeys::testing::conformance::check_challenge_store(
 ///     &actix_passkeys::store::memory::MemoryChallengeStore::new(),
 /// )
 /// .await;
@@ -178,7 +178,9 @@ pub async fn check_challenge_store<S: ChallengeStore>(store: &S) {
 /// ```
 /// use std::sync::Arc;
 ///
-/// use actix_passkeys::{store::memory::MemoryChallengeStore, testing::*};
+/// use actix_passkeys::{
+///     hooks::FrozenClock, store::memory::MemoryChallengeStore, testing::conformance::*,
+/// };
 ///
 /// # actix_rt::System::new().block_on(async {
 /// let clock = FrozenClock::new();
@@ -452,7 +454,7 @@ async fn expect_listed<C: CredentialStore>(
 ///
 /// ```
 /// # actix_rt::System::new().block_on(async {
-/// actix_passkeys::testing::check_credential_store(
+/// actix_passkeys::testing::conformance::check_credential_store(
 ///     &actix_passkeys::store::memory::MemoryCredentialStore::new(),
 /// )
 /// .await;

@@ -5,9 +5,10 @@
 //! [`SoftAuthenticator`] wraps the `passkey` crate's authenticator and client: give it the
 //! `publicKey` object a begin route answered, get back the JSON a browser would send.
 //!
-//! [`check_challenge_store`] and [`check_credential_store`] check the properties the ceremonies
-//! rely on (single use, atomic counter updates, ownership, …) against any store; see
-//! [`conformance`].
+//! [`conformance::check_challenge_store`] and [`conformance::check_credential_store`] check the
+//! properties the ceremonies rely on (single use, atomic counter updates, ownership, …) against
+//! any store; see [`conformance`]. A frozen clock for time-dependent tests is
+//! [`hooks::FrozenClock`](crate::hooks::FrozenClock).
 //!
 //! [`RacingCredentialStore`] holds counter updates at a barrier so that a test of concurrent
 //! sign-ins reaches the store's compare-and-swap on purpose.
@@ -18,9 +19,5 @@ mod race;
 
 pub use self::{
     authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError},
-    conformance::{
-        check_challenge_store, check_challenge_store_with_clock, check_credential_store,
-    },
     race::RacingCredentialStore,
 };
-pub use crate::clock::FrozenClock;

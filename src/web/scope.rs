@@ -66,8 +66,8 @@ impl PasskeysBuilder {
     }
 
     /// Who registration and management requests are for. Default: with feature `session`, the
-    /// [`SessionUserResolver`](crate::hooks::SessionUserResolver); without it, none (those routes
-    /// answer 500 `configuration_error`).
+    /// [`SessionUserResolver`](crate::hooks::SessionUserResolver); without it, none, and
+    /// [`build`](Self::build) refuses with [`BuildError::NoUserResolver`].
     pub fn user_resolver(mut self, resolver: impl UserResolver) -> Self {
         self.resolver = Some(Box::new(resolver));
         self
