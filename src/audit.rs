@@ -141,25 +141,30 @@ impl AuditSink for LogAuditSink {
     type Error = Infallible;
 
     fn emit(&self, e: &AuditEvent) -> impl Future<Output = Result<(), Infallible>> + Send {
-        let level = match e.kind {
-            AuditEventKind::RegistrationFailed
-            | AuditEventKind::AuthenticationFailed
-            | AuditEventKind::CloneSuspected
-            | AuditEventKind::CredentialDisabled => log::Level::Warn,
-            _ => log::Level::Info,
-        };
-        log::log!(
-            target: "actix_passkeys::audit",
-            level,
-            "{} user={} credential={} reason={}",
-            e.kind,
-            // User ids come from requests (`authenticate/begin {"userId"}`): escaped, one token.
-            e.user_id.as_deref().map_or(crate::text::LogValue("-"), crate::text::LogValue),
-            e.credential_id.as_deref().unwrap_or("-"),
-            e.reason.unwrap_or("-"),
-        );
+        log_event(e);
         std::future::ready(Ok(()))
     }
+}
+
+/// Writes one event as [`LogAuditSink`] does.
+pub(crate) fn log_event(e: &AuditEvent) {
+    let level = match e.kind {
+        AuditEventKind::RegistrationFailed
+        | AuditEventKind::AuthenticationFailed
+        | AuditEventKind::CloneSuspected
+        | AuditEventKind::CredentialDisabled => log::Level::Warn,
+        _ => log::Level::Info,
+    };
+    log::log!(
+        target: "actix_passkeys::audit",
+        level,
+        "{} user={} credential={} reason={}",
+        e.kind,
+        // User ids come from requests (`authenticate/begin {"userId"}`): escaped, one token.
+        e.user_id.as_deref().map_or(crate::text::LogValue("-"), crate::text::LogValue),
+        e.credential_id.as_deref().unwrap_or("-"),
+        e.reason.unwrap_or("-"),
+    );
 }
 
 /// Drops every event.

@@ -216,6 +216,21 @@ impl std::ops::Deref for Step<'_> {
     }
 }
 
+/// A step dropped before its [`flush`](Step::flush) (the request was cancelled at an await)
+/// still leaves its events in the log, as [`LogAuditSink`](crate::hooks::LogAuditSink) writes
+/// them: an audit trail must not lose a `clone_suspected` to a client that hung up.
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        let events = self
+            .events
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for event in events.drain(..) {
+            audit::log_event(&event);
+        }
+    }
+}
+
 impl<'a> Step<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
         Self {
@@ -234,10 +249,12 @@ impl<'a> Step<'a> {
 
     /// Hands the step's events, in order, to the sink (a failing sink is logged).
     pub(crate) async fn flush(self) {
-        let events = self
-            .events
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let events = std::mem::take(
+            &mut *self
+                .events
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
         for event in events {
             self.engine.emit(event).await;
         }
@@ -413,6 +430,65 @@ mod tests {
         assert!(
             !shown.contains(&format!("{:?}", engine.secret.fake_id_key())),
             "{shown}"
+        );
+    }
+
+    /// The log lines of this test binary (a logger of its own: nothing else here sets one).
+    fn log_lines() -> &'static std::sync::Mutex<Vec<String>> {
+        static LINES: std::sync::OnceLock<std::sync::Mutex<Vec<String>>> =
+            std::sync::OnceLock::new();
+        struct Capture;
+        impl log::Log for Capture {
+            fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+                true
+            }
+            fn log(&self, record: &log::Record<'_>) {
+                if let Some(lines) = LINES.get() {
+                    lines
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(record.args().to_string());
+                }
+            }
+            fn flush(&self) {}
+        }
+        let lines = LINES.get_or_init(Default::default);
+        if log::set_logger(&Capture).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
+        lines
+    }
+
+    /// A step dropped before its flush (a cancelled request) does not lose its events: they
+    /// are written to the log as `LogAuditSink` writes them. Flushed events go to the sink only.
+    #[actix_rt::test]
+    async fn a_step_dropped_before_its_flush_logs_its_events() {
+        let lines = log_lines();
+        let engine = engine();
+        let step = Step::new(&engine);
+        step.audit(
+            engine
+                .event(AuditEventKind::CloneSuspected)
+                .user(Some("dropped-step-user")),
+        );
+        drop(step);
+        let step = Step::new(&engine);
+        step.audit(
+            engine
+                .event(AuditEventKind::CloneSuspected)
+                .user(Some("flushed-step-user")),
+        );
+        step.flush().await;
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("clone_suspected user=dropped-step-user")),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("flushed-step-user")),
+            "the sink (Noop) got it: {lines:?}"
         );
     }
 }
