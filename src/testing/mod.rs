@@ -10,7 +10,8 @@
 //! [`conformance`].
 //!
 //! [`RacingCredentialStore`] holds counter updates at a barrier so that a test of concurrent
-//! sign-ins reaches the store's compare-and-swap on purpose.
+//! sign-ins reaches the store's compare-and-swap on purpose; [`RacingChallengeStore`] holds
+//! challenge takes so that concurrent finishes of one state reach the single-use `take` together.
 
 mod authenticator;
 pub mod conformance;
@@ -21,6 +22,6 @@ pub use self::{
     conformance::{
         check_challenge_store, check_challenge_store_with_clock, check_credential_store,
     },
-    race::RacingCredentialStore,
+    race::{RacingChallengeStore, RacingCredentialStore},
 };
 pub use crate::clock::FrozenClock;
