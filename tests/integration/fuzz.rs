@@ -196,7 +196,7 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         for m in &case.applied {
             *mutations.entry(m).or_default() += 1;
         }
-        *expected.entry(format!("{:?}", case.expect)).or_default() += 1;
+        let expect = format!("{:?}", case.expect);
         let body = json!({ "credential": case.credential, "state": begin["state"] });
         let outcome = match serde_json::from_value(body) {
             // The route answers a body that does not parse with 400 `invalid_request`.
@@ -225,6 +225,12 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
             },
         };
         let after = creds.get(&credential_id).await.unwrap().unwrap();
+        let verdict = if outcome.is_ok() {
+            "signed in"
+        } else {
+            "refused"
+        };
+        *expected.entry(format!("{expect} {verdict}")).or_default() += 1;
         match outcome {
             Ok(()) => {
                 assert!(
@@ -255,7 +261,10 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
     eprintln!("assertion fuzz: {run} cases; mutations {mutations:?}");
     eprintln!("assertion fuzz: outcomes {reached:?}");
     eprintln!("assertion fuzz: expected {expected:?}");
-    let sign_ins = expected.get("SignIn").copied().unwrap_or_default();
+    let sign_ins = expected
+        .get("SignIn signed in")
+        .copied()
+        .unwrap_or_default();
     assert!(
         sign_ins as f64 >= MIN_SIGN_IN_SHARE * run as f64,
         "seed {seed}: only {sign_ins} of {run} cases were neutral"
