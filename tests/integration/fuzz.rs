@@ -1,7 +1,8 @@
 //! In-process fuzzing of sign-in that reaches signature verification: valid, correctly signed
 //! assertions for a registered credential, mutated field by field (`fuzz/fuzz_targets/mutator.rs`,
 //! the same mutator the cargo-fuzz `assertion` target uses), each finished against a fresh
-//! state, on a service with one configured top origin (so `crossOrigin` is decided both ways).
+//! state, on a service with one configured top origin and one with none (so `crossOrigin` is
+//! decided against both configurations).
 //!
 //! Oracles: no panic; every refusal is a 4xx with one of the codes written out below; a case
 //! with a value a verifier must refuse never signs in; a case whose mutations are all neutral
@@ -31,7 +32,9 @@ use serde_json::{json, Value};
 
 use crate::fixtures::{config, unb64, ORIGIN};
 
-/// The service's one top origin: `crossOrigin: true` signs in only with it as `topOrigin`.
+/// The first service's one top origin: `crossOrigin: true` signs in only with it as
+/// `topOrigin`. Every fourth case goes to a second service over the same credential store that
+/// configures none, where every `crossOrigin: true` is refused.
 const TOP_ORIGIN: &str = "https://shop.example.net";
 
 /// The least share of cases that must be neutral (and so sign in): a verifier that refused
@@ -133,6 +136,12 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         MemoryChallengeStore::new(),
     )
     .unwrap();
+    let without_top_origins = Passkeys::new(
+        config().build().unwrap(),
+        creds.clone(),
+        MemoryChallengeStore::new(),
+    )
+    .unwrap();
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
     let options = serde_json::to_value(
         passkeys
@@ -163,7 +172,12 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
     let mut run = 0;
     while deadline.map_or(run < cases, |d| Instant::now() < d) {
         run += 1;
-        let begin = start(&passkeys).await;
+        let (service, top_origins): (_, &[&str]) = if run % 4 == 0 {
+            (&without_top_origins, &[])
+        } else {
+            (&passkeys, &[TOP_ORIGIN])
+        };
+        let begin = start(service).await;
         let challenge = begin["publicKey"]["challenge"].as_str().unwrap().to_owned();
         let mut before = creds.get(&credential_id).await.unwrap().unwrap();
         if before.sign_count == u32::MAX {
@@ -184,7 +198,7 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
             auth: &auth,
             rp_id_hash: rp_id_hash.clone(),
             origin: ORIGIN,
-            top_origins: &[TOP_ORIGIN],
+            top_origins,
             challenge: &challenge,
             credential_id: credential_id.clone(),
             user_handle: user_handle.clone(),
@@ -201,7 +215,7 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         let outcome = match serde_json::from_value(body) {
             // The route answers a body that does not parse with 400 `invalid_request`.
             Err(_) => Err("invalid_request".to_owned()),
-            Ok(input) => match passkeys.finish_authentication(input).await {
+            Ok(input) => match service.finish_authentication(input).await {
                 Ok(result) => {
                     assert_eq!(result.user_id, "fuzz");
                     Ok(())

@@ -313,25 +313,36 @@ fn decode_field(v: Option<&Value>) -> Option<Vec<u8>> {
     .ok()
 }
 
-/// What a registration's client data means to the ceremony: type, challenge bytes, origin text,
-/// crossOrigin (absent is false) and, cross-origin, topOrigin.
-fn client_data_meaning(body: &Value) -> Option<(Value, Vec<u8>, Value, bool, Option<Value>)> {
+/// What a registration's client data means to the ceremony.
+#[derive(PartialEq)]
+struct ClientDataMeaning {
+    type_: Value,
+    challenge: Vec<u8>,
+    /// The text: origins are compared exactly.
+    origin: Value,
+    /// Absent is `false`.
+    cross_origin: bool,
+    /// Read only when cross-origin.
+    top_origin: Option<Value>,
+}
+
+fn client_data_meaning(body: &Value) -> Option<ClientDataMeaning> {
     let bytes = decode_field(body.pointer("/credential/response/clientDataJSON"))?;
     let Value::Object(cd) = serde_json::from_slice(&bytes).ok()? else {
         return None;
     };
-    let cross = match cd.get("crossOrigin") {
+    let cross_origin = match cd.get("crossOrigin") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => return None,
     };
-    Some((
-        cd.get("type")?.clone(),
-        decode_field(cd.get("challenge"))?,
-        cd.get("origin")?.clone(),
-        cross,
-        cross.then(|| cd.get("topOrigin").cloned()).flatten(),
-    ))
+    Some(ClientDataMeaning {
+        type_: cd.get("type")?.clone(),
+        challenge: decode_field(cd.get("challenge"))?,
+        origin: cd.get("origin")?.clone(),
+        cross_origin,
+        top_origin: cross_origin.then(|| cd.get("topOrigin").cloned()).flatten(),
+    })
 }
 
 /// Authenticator data as a registration reads it: the rpIdHash, flags, attested credential
