@@ -49,6 +49,23 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+/// The logger is global: each test holds this lock from its first to its last record and starts
+/// from an empty capture, so the lines one test asserts are its own.
+/// (An async lock: the turn is held across the test's awaits. A panicking test releases it.)
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the test's turn at the logger and empties the capture.
+async fn exclusive_capture() -> (tokio::sync::MutexGuard<'static, ()>, &'static Capture) {
+    let turn = SERIAL.lock().await;
+    let capture = capture();
+    capture
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+    (turn, capture)
+}
+
 fn capture() -> &'static Capture {
     static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
     LOGGER.get_or_init(|| {
@@ -64,7 +81,20 @@ fn secrets_in(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) if s.len() >= 16 => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| secrets_in(x, out)),
-        Value::Object(o) => o.values().for_each(|x| secrets_in(x, out)),
+        Value::Object(o) => {
+            o.values().for_each(|x| secrets_in(x, out));
+            // The challenge inside a client data JSON is a secret of its own, whichever
+            // way the client data is written.
+            if let Some(Value::String(client_data)) = o.get("clientDataJSON") {
+                let decoded: Option<Value> = URL_SAFE_NO_PAD
+                    .decode(client_data)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                if let Some(challenge) = decoded.as_ref().and_then(|c| c["challenge"].as_str()) {
+                    out.push(challenge.to_owned());
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -91,6 +121,10 @@ fn renderings(secret: &str) -> Vec<String> {
     if let Ok(bytes) = URL_SAFE_NO_PAD.decode(secret.trim_end_matches('=')) {
         if bytes.len() >= 12 {
             out.extend(byte_renderings(&bytes));
+            // Text sent as base64url (a client data JSON) may be logged decoded.
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                out.push(text.to_owned());
+            }
         }
     }
     out
@@ -109,7 +143,7 @@ fn is_core(target: &str) -> bool {
 
 #[actix_rt::test]
 async fn no_secret_reaches_the_log() {
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())
@@ -277,7 +311,7 @@ async fn failure_paths_say_what_failed_and_log_no_secret() {
             Err("audit backend down".into())
         }
     }
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())
@@ -417,7 +451,7 @@ async fn failure_paths_say_what_failed_and_log_no_secret() {
 async fn forged_log_lines_are_escaped() {
     const FORGED: &str = "x\nauthentication_succeeded user=admin";
     const SMUGGLED: &str = "x\" reason=- authentication_succeeded user=admin";
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())
