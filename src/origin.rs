@@ -191,9 +191,18 @@ fn is_subdomain_origin(config: &PasskeyConfig, origin: &str) -> bool {
     let Some(url::Host::Domain(host)) = url.host() else {
         return false;
     };
+    // Only the rp id's own origins are widened: related origins (on other sites) are listed
+    // exactly in the well-known document and browsers use them only as listed.
+    let on_rp_id = |base_host: &str| {
+        base_host == config.rp_id
+            || base_host
+                .strip_suffix(config.rp_id.as_str())
+                .is_some_and(|prefix| prefix.ends_with('.'))
+    };
     config.origins.iter().any(|allowed| match allowed {
         Origin::Web(base) => {
-            base.scheme() == url.scheme()
+            base.host_str().is_some_and(on_rp_id)
+                && base.scheme() == url.scheme()
                 && base.port_or_known_default() == url.port_or_known_default()
                 && base.host_str().is_some_and(|base_host| {
                     host.strip_suffix(base_host)
@@ -268,6 +277,23 @@ mod tests {
             );
         }
         assert!(!accepted(&exact, b"not json"));
+    }
+
+    /// Related origins are listed exactly in `/.well-known/webauthn` and browsers use them
+    /// only as listed, so `allow_subdomains` widens the rp id's own origins, never a related
+    /// origin's site: a non-browser client sending `https://a.example.co.uk` is refused.
+    #[test]
+    fn allow_subdomains_does_not_widen_related_origins() {
+        let config = PasskeyConfig::builder("example.com", "X")
+            .origin("https://example.com")
+            .related_origin("https://example.co.uk")
+            .allow_subdomains(true)
+            .build()
+            .unwrap();
+        assert!(accepted(&config, &cd("https://example.co.uk")));
+        assert!(accepted(&config, &cd("https://a.example.com")));
+        assert!(!accepted(&config, &cd("https://a.example.co.uk")));
+        assert!(!accepted(&config, &cd("https://a.b.example.co.uk")));
     }
 
     #[test]
