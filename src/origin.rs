@@ -180,6 +180,15 @@ pub(crate) fn accepted(config: &PasskeyConfig, client_data_json: &[u8]) -> bool 
     config.allow_subdomains && is_subdomain_origin(config, origin)
 }
 
+/// [`accepted`] for a registration, which is never accepted from a cross-origin iframe
+/// (`crossOrigin: true`), whatever top origins are configured: a passkey is created only on
+/// the site's own pages. webauthn-rs refuses these too; this check does not rely on it.
+pub(crate) fn accepted_for_registration(config: &PasskeyConfig, client_data_json: &[u8]) -> bool {
+    let cross_origin = serde_json::from_slice::<ClientData<'_>>(client_data_json)
+        .map_or(true, |cd| cd.cross_origin == Some(true));
+    !cross_origin && accepted(config, client_data_json)
+}
+
 fn is_subdomain_origin(config: &PasskeyConfig, origin: &str) -> bool {
     let Ok(url) = Url::parse(origin) else {
         return false;
@@ -294,6 +303,21 @@ mod tests {
         assert!(accepted(&config, &cd("https://a.example.com")));
         assert!(!accepted(&config, &cd("https://a.example.co.uk")));
         assert!(!accepted(&config, &cd("https://a.b.example.co.uk")));
+    }
+
+    /// Registration refuses `crossOrigin: true` even from a configured top origin, by our own
+    /// check (the same client data is accepted for a sign-in).
+    #[test]
+    fn registration_is_never_cross_origin() {
+        let config = base().top_origin("https://shop.example").build().unwrap();
+        let framed = br#"{"type":"webauthn.create","challenge":"x","origin":"https://example.com","crossOrigin":true,"topOrigin":"https://shop.example"}"#;
+        assert!(accepted(&config, framed), "a framed sign-in is accepted");
+        assert!(!accepted_for_registration(&config, framed));
+        assert!(accepted_for_registration(
+            &config,
+            &cd("https://example.com")
+        ));
+        assert!(!accepted_for_registration(&config, b"not json"));
     }
 
     #[test]
