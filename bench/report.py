@@ -150,7 +150,23 @@ if not_a_result:
     p("# NOT A RESULT\n")
     p("**This run was made with `BENCH_ALLOW_LOAD=1`: it did not wait for a quiet machine, and its")
     p("numbers are noise. It shows only that the harness works. Do not quote it.**\n")
+# A measured window is disturbed when processes outside the benchmark, or other guests of the
+# hypervisor (steal), took more than this many cores on average.
+DISTURBED = 0.1
+
+
+def foreign(r):
+    c = r.get("cpu") or {}
+    if not c.get("window_s"):
+        return None
+    return (c.get("other_s", 0) + c.get("steal_s", 0)) / c["window_s"]
+
+
+disturbed = [x["label"] for x in runs if (foreign(x["r"]) or 0) > DISTURBED]
 p("# Benchmark results\n")
+if disturbed:
+    p(f"**Warning: in {len(disturbed)} of {len(runs)} measured windows, processes outside the benchmark "
+      f"(or steal) used more than {DISTURBED} cores; they are marked ⚠ under \"Every run\".**\n")
 p(f"One run of `bench/run.sh` on {now}: {len(rounds)} interleaved round(s), {len(systems)} systems, "
   f"{len(storages)} storage setups, both sign-in modes.")
 p("Compare ratios within this run; absolute figures depend on the machine.\n")
@@ -163,7 +179,8 @@ p("  During the run the load average is about 2 by construction (the server satu
 p("  generator core 1), so the load average of every step and run is recorded below, and the generator")
 p("  also reports the CPU time *not* spent by the benchmark during each measured window (`other`: all")
 p("  cores' busy time from `/proc/stat` minus the server, the generator, and every `postgres` and")
-p("  `redis-server` process). A quiet run has `other` near 0.")
+p("  `redis-server` process, plus the hypervisor's steal). A quiet run has `other` near 0; a window with")
+p(f"  more than {DISTURBED} cores of it is marked ⚠.")
 p(f"- **Interleaved rounds.** Each round runs every system once per storage setup, in memory first, then")
 p(f"  on PostgreSQL + Redis; the order of the systems rotates by one every round (round 1: "
   f"{', '.join(NAMES[s] for s in systems)}), and the order of the two modes alternates, so no system always runs first or")
@@ -331,10 +348,11 @@ if soak and soak.get("rounds") and soak["before"]["rss"]:
 p("")
 
 p("## Every run\n")
-p("Load average (1-minute) before → after each run; `other CPU`: CPU seconds per second of the measured")
-p("window spent by processes outside the benchmark (see above); errors by status and code.\n")
-p("| run | round | load avg | sign-ins/s | p50 ms | p99 ms | errors | server CPU | PG + Redis CPU | other CPU | RSS MB start → end |")
-p("|---|---|---|---|---|---|---|---|---|---|---|")
+p("Load average (1-minute) before → after each run; CPU columns: CPU seconds per second of the measured")
+p("window (cores) used by the server, by PostgreSQL + Redis, by interrupts (loopback networking), and by")
+p("processes outside the benchmark plus steal (`other`, see above); errors by status and code.\n")
+p("| run | round | load avg | sign-ins/s | p50 ms | p99 ms | errors | server CPU | PG + Redis CPU | irq CPU | other CPU | RSS MB start → end |")
+p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 failed = []
 for x in runs:
     r = x["r"]
@@ -347,7 +365,7 @@ for x in runs:
     rss = r.get("rss") or {}
     p(f"| {x['label']} | {x['round']} | {x['before'].split()[0]} → {x['after'].split()[0]} | {f0(r['throughput'])} "
       f"| {f2(lat['p50'])} | {f2(lat['p99'])} | {errs} | {per_s('server_s')} | {per_s('stores_s')} "
-      f"| {per_s('other_s')} | {mb((rss.get('start') or {}).get('rss_kib'))} → {mb((rss.get('end') or {}).get('rss_kib'))} |")
+      f"| {per_s('irq_s')} | {f2(foreign(r))}{' ⚠' if x['label'] in disturbed else ''} | {mb((rss.get('start') or {}).get('rss_kib'))} → {mb((rss.get('end') or {}).get('rss_kib'))} |")
 p("")
 if failed:
     p(f"**Runs with errors: {', '.join(failed)}.**\n")

@@ -479,8 +479,8 @@ fn rss_json(r: Option<(u64, u64)>) -> Value {
 /// Linux `USER_HZ`: the unit of the CPU times in `/proc` (100 on every mainstream architecture).
 const CLOCK_TICKS: f64 = 100.0;
 
-/// Busy and steal ticks of all cores (`/proc/stat`).
-fn system_ticks() -> Option<(u64, u64)> {
+/// Ticks of all cores (`/proc/stat`): (user + nice + system, irq + softirq, steal).
+fn system_ticks() -> Option<(u64, u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let v: Vec<u64> = stat
         .lines()
@@ -490,8 +490,8 @@ fn system_ticks() -> Option<(u64, u64)> {
         .filter_map(|f| f.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal (guest is counted in user already).
-    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7)?;
-    Some((busy, *v.get(7)?))
+    let tasks = v.first()? + v.get(1)? + v.get(2)?;
+    Some((tasks, v.get(5)? + v.get(6)?, *v.get(7)?))
 }
 
 /// `(comm, utime + stime)` of one process, from `/proc/<pid>/stat`.
@@ -507,11 +507,12 @@ fn process_ticks(pid: &str) -> Option<(String, u64)> {
     ))
 }
 
-/// CPU ticks so far: all cores, steal, the server, this process, and PostgreSQL + Redis (every
-/// process named `postgres` or `redis-server`).
+/// CPU ticks so far: all cores' task time, interrupts, steal, the server, this process, and
+/// PostgreSQL + Redis (every process named `postgres` or `redis-server`).
 #[derive(Clone, Copy)]
 struct CpuSample {
     busy: u64,
+    irq: u64,
     steal: u64,
     server: u64,
     me: u64,
@@ -519,7 +520,7 @@ struct CpuSample {
 }
 
 fn cpu_sample(pid: Option<u32>) -> Option<CpuSample> {
-    let (busy, steal) = system_ticks()?;
+    let (busy, irq, steal) = system_ticks()?;
     let server = pid
         .and_then(|p| process_ticks(&p.to_string()))
         .map_or(0, |p| p.1);
@@ -535,6 +536,7 @@ fn cpu_sample(pid: Option<u32>) -> Option<CpuSample> {
         .sum();
     Some(CpuSample {
         busy,
+        irq,
         steal,
         server,
         me,
@@ -543,7 +545,9 @@ fn cpu_sample(pid: Option<u32>) -> Option<CpuSample> {
 }
 
 /// CPU seconds spent in the measured window: by the server, the load generator, PostgreSQL +
-/// Redis, and everything else on the machine (`other`: what the benchmark did not run).
+/// Redis, and every other process on the machine (`other`: what the benchmark did not run);
+/// `busy` is all processes' time, `irq` the (soft)interrupt time (loopback networking, mostly),
+/// `steal` what the hypervisor gave to other guests.
 fn cpu_json(from: Option<CpuSample>, to: Option<CpuSample>, window_s: f64) -> Value {
     let (Some(a), Some(b)) = (from, to) else {
         return Value::Null;
@@ -554,6 +558,7 @@ fn cpu_json(from: Option<CpuSample>, to: Option<CpuSample>, window_s: f64) -> Va
     json!({
         "window_s": window_s,
         "busy_s": busy,
+        "irq_s": s(a.irq, b.irq),
         "steal_s": s(a.steal, b.steal),
         "server_s": server,
         "loadgen_s": me,
