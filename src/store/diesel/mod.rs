@@ -34,15 +34,39 @@ mod migrate;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod pg;
+mod query;
 pub mod schema;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
+mod stores;
+mod tables;
 
-pub use self::migrate::MigrationError;
+pub use self::{
+    migrate::MigrationError,
+    stores::{DieselChallengeStore, DieselCredentialStore},
+    tables::{TableNameError, Tables, MAX_TABLE_NAME_LEN},
+};
+
+/// A database the Diesel stores run on: [`pg::Postgres`] or [`sqlite::Sqlite`]. Sealed: the
+/// stores' SQL is written for these two.
+pub trait Backend: query::Queries {}
+
+impl<B: query::Queries> Backend for B {}
 
 /// A challenge store deletes long-expired records once per this many `put`s.
-pub const PURGE_EVERY: u64 = 256;
+const PURGE_EVERY: u64 = 256;
+
+/// A pooled connection, or the pool's error as a [`DieselStoreError`] (logged).
+fn checkout<T>(
+    got: Result<T, diesel_async::pooled_connection::bb8::RunError>,
+    backend: &str,
+) -> Result<T, DieselStoreError> {
+    got.map_err(|e| {
+        log::warn!("actix-passkeys: {backend} pool: {e}");
+        DieselStoreError::Pool(e)
+    })
+}
 
 /// Errors of the Diesel stores. Every one is answered with 503 `store_unavailable`; the cause
 /// is kept as the [`source`](std::error::Error::source).
@@ -68,12 +92,15 @@ impl DieselStoreError {
 }
 
 /// `Ok(false)` for a unique violation (the credential id exists), otherwise the error.
-fn inserted(result: ::diesel::QueryResult<usize>) -> Result<bool, DieselStoreError> {
+fn inserted(result: Result<usize, DieselStoreError>) -> Result<bool, DieselStoreError> {
     use ::diesel::result::{DatabaseErrorKind, Error};
     match result {
         Ok(n) => Ok(n == 1),
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-        Err(e) => Err(DieselStoreError::Query(e)),
+        Err(DieselStoreError::Query(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
