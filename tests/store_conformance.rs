@@ -180,7 +180,11 @@ mod postgres {
                 .filter(|c| c.name.starts_with(&format!("{table}.")))
                 .count()
         };
-        assert_eq!(count("passkey_challenges"), 1, "the app's table is untouched");
+        assert_eq!(
+            count("passkey_challenges"),
+            1,
+            "the app's table is untouched"
+        );
         assert_eq!(count("passkey_credentials"), 0);
         assert_eq!(count("auth_passkey_credentials"), 18);
         assert_eq!(count("auth_passkey_challenges"), 7);

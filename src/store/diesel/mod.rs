@@ -34,6 +34,8 @@ mod migrate;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod pg;
+#[cfg(feature = "postgres")]
+mod pg_connect;
 mod query;
 pub mod schema;
 #[cfg(feature = "sqlite")]
@@ -57,6 +59,24 @@ impl<B: query::Queries> Backend for B {}
 /// A challenge store deletes long-expired records once per this many `put`s.
 const PURGE_EVERY: u64 = 256;
 
+/// How long `connect` waits for its first connection, and the pools of `connect` and `pool`
+/// for a connection, before failing: 2 s.
+pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens one connection with `manager` within [`CONNECTION_TIMEOUT`]: what `connect` checks.
+async fn check<M>(manager: &M) -> Result<(), DieselStoreError>
+where
+    M: ::bb8::ManageConnection<Error = diesel_async::pooled_connection::PoolError>,
+{
+    use diesel_async::pooled_connection::{bb8::RunError, PoolError};
+    match tokio::time::timeout(CONNECTION_TIMEOUT, manager.connect()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(PoolError::ConnectionError(e))) => Err(DieselStoreError::Connect(e)),
+        Ok(Err(PoolError::QueryError(e))) => Err(DieselStoreError::Query(e)),
+        Err(_) => Err(DieselStoreError::Pool(RunError::TimedOut)),
+    }
+}
+
 /// A pooled connection, or the pool's error as a [`DieselStoreError`] (logged).
 fn checkout<T>(
     got: Result<T, diesel_async::pooled_connection::bb8::RunError>,
@@ -76,6 +96,11 @@ pub enum DieselStoreError {
     /// No connection could be had from the pool (database unreachable, pool timeout).
     #[display("could not get a database connection")]
     Pool(diesel_async::pooled_connection::bb8::RunError),
+    /// `connect` could not open its first connection: the cause says why (refused, host
+    /// unknown, authentication, TLS handshake or certificate, unsupported `sslmode`, a file
+    /// that cannot be opened).
+    #[display("could not connect to the database: {_0}")]
+    Connect(::diesel::ConnectionError),
     /// A query failed.
     #[display("a database query failed")]
     Query(::diesel::result::Error),
@@ -85,9 +110,9 @@ pub enum DieselStoreError {
 }
 
 impl DieselStoreError {
-    /// Whether this is a pool error (the database could not be reached in time).
+    /// Whether the database could not be reached (a pool timeout, or `connect` failing).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Pool(_))
+        matches!(self, Self::Pool(_) | Self::Connect(_))
     }
 }
 
@@ -142,9 +167,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_pool_errors_are_unavailable() {
+    fn only_connection_errors_are_unavailable() {
         let pool = DieselStoreError::Pool(diesel_async::pooled_connection::bb8::RunError::TimedOut);
         assert!(pool.is_unavailable());
+        let refused = ::diesel::ConnectionError::BadConnection("refused".into());
+        assert!(DieselStoreError::Connect(refused).is_unavailable());
         assert!(!DieselStoreError::Query(::diesel::result::Error::NotFound).is_unavailable());
         assert!(!DieselStoreError::InvalidRow("x").is_unavailable());
     }

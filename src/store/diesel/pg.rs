@@ -14,8 +14,6 @@
 //! # }
 //! ```
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use diesel::{
     deserialize::{self, FromSql},
@@ -24,11 +22,16 @@ use diesel::{
     sql_types::{self, HasSqlType},
 };
 use diesel_async::{
-    pooled_connection::{bb8, AsyncDieselConnectionManager},
+    pooled_connection::{bb8, AsyncDieselConnectionManager, ManagerConfig},
     AsyncPgConnection,
 };
+use futures_util::FutureExt as _;
 
-pub use super::migrate::pg::{run_migrations, run_migrations_with, MIGRATIONS};
+pub use super::{
+    migrate::pg::{run_migrations, run_migrations_with, MIGRATIONS},
+    pg_connect::SslMode,
+    CONNECTION_TIMEOUT,
+};
 use super::{
     query::{backend_queries, Aaguid, Time, Transports},
     DieselChallengeStore, DieselCredentialStore, DieselStoreError,
@@ -68,31 +71,43 @@ pub type PgChallengeStore = DieselChallengeStore<Postgres>;
 /// A bb8 pool of diesel-async PostgreSQL connections.
 pub type PgPool = bb8::Pool<AsyncPgConnection>;
 
-/// How long [`connect`] and [`pool_builder`] pools wait for a connection before failing.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// A connection manager whose connections follow the URL's [`SslMode`].
+fn manager(url: &str) -> AsyncDieselConnectionManager<AsyncPgConnection> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        async move { super::pg_connect::establish(&url).await }.boxed()
+    });
+    AsyncDieselConnectionManager::new_with_config(url, config)
+}
 
-/// A pool builder with this crate's defaults: a [`CONNECTION_TIMEOUT`] of 2 s, so requests
-/// fail fast with 503 `store_unavailable` when the database is down. Build it with
-/// `build_unchecked` for a pool that connects lazily.
+/// A pool of connections to `url`, each opened with TLS as the URL's `sslmode` says
+/// ([`SslMode`]). `configure` sets the pool's options; it starts from a
+/// [`CONNECTION_TIMEOUT`] of 2 s, so requests fail fast with 503 `store_unavailable` when the
+/// database is down. No connection is opened yet (see [`connect`] for a checked pool).
 ///
 /// ```no_run
 /// use actix_passkeys::store::diesel::pg;
-/// use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 ///
-/// # async fn run() {
-/// let pool = pg::pool_builder()
-///     .max_size(20)
-///     .build_unchecked(AsyncDieselConnectionManager::new("postgres://app@localhost/app"));
+/// let pool = pg::pool("postgres://app@localhost/app?sslmode=verify-full", |b| b.max_size(20));
 /// let store = pg::PgCredentialStore::new(pool);
 /// # let _ = store;
-/// # }
 /// ```
-pub fn pool_builder() -> ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConnection>> {
-    PgPool::builder().connection_timeout(CONNECTION_TIMEOUT)
+pub fn pool(
+    url: &str,
+    configure: impl FnOnce(
+        ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConnection>>,
+    ) -> ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConnection>>,
+) -> PgPool {
+    configure(PgPool::builder().connection_timeout(CONNECTION_TIMEOUT))
+        .build_unchecked(manager(url))
 }
 
-/// Builds a pool for `url` with [`pool_builder`]'s defaults and checks that a connection can
-/// be made (an error after at most [`CONNECTION_TIMEOUT`] otherwise).
+/// Builds a pool for `url` with [`pool`]'s defaults after opening one connection, so that an
+/// unreachable database, refused credentials, a failed TLS handshake or an unsupported
+/// `sslmode` is a [`DieselStoreError::Connect`] naming the cause (or
+/// [`DieselStoreError::Pool`] after [`CONNECTION_TIMEOUT`] when nothing answers), here
+/// rather than at the first request.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
@@ -102,9 +117,11 @@ pub fn pool_builder() -> ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConn
 /// # }
 /// ```
 pub async fn connect(url: &str) -> Result<PgPool, DieselStoreError> {
-    let pool = pool_builder().build_unchecked(AsyncDieselConnectionManager::new(url));
-    drop(pool.get().await.map_err(DieselStoreError::Pool)?);
-    Ok(pool)
+    let manager = manager(url);
+    super::check(&manager).await?;
+    Ok(PgPool::builder()
+        .connection_timeout(CONNECTION_TIMEOUT)
+        .build_unchecked(manager))
 }
 
 /// Stores one of the shared column types ([`Time`], [`Transports`], [`Aaguid`]) as the

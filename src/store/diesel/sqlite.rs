@@ -15,8 +15,6 @@
 //! # }
 //! ```
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use diesel::{
     deserialize::{self, FromSql},
@@ -32,7 +30,10 @@ use diesel_async::{
 };
 use futures_util::FutureExt as _;
 
-pub use super::migrate::sqlite::{run_migrations, run_migrations_with, MIGRATIONS};
+pub use super::{
+    migrate::sqlite::{run_migrations, run_migrations_with, MIGRATIONS},
+    CONNECTION_TIMEOUT,
+};
 use super::{
     query::{backend_queries, Aaguid, Time, Transports},
     DieselChallengeStore, DieselCredentialStore, DieselStoreError,
@@ -80,9 +81,6 @@ pub type SqlitePool = bb8::Pool<SqliteConn>;
 /// to WAL on a new file waits for, rather than fails on, a connection opened at the same time.
 pub(crate) const PRAGMAS: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
-
-/// How long [`connect`] and [`pool_builder`] pools wait for a connection before failing.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The file path of a database URL: `sqlite://passkeys.db` and `sqlite:passkeys.db` name
 /// `passkeys.db`; anything else is taken as it is (a path, or a `file:` URI).
@@ -133,8 +131,9 @@ pub fn pool(
 }
 
 /// Builds a pool for the database file at `path` (created if missing) with [`pool`]'s
-/// defaults and checks that it opens (an error after at most [`CONNECTION_TIMEOUT`]
-/// otherwise).
+/// defaults after opening one connection, so that a file that cannot be opened (a missing
+/// directory, no permission) is a [`DieselStoreError::Connect`] naming the cause, here rather
+/// than at the first request.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
@@ -144,9 +143,11 @@ pub fn pool(
 /// # }
 /// ```
 pub async fn connect(path: &str) -> Result<SqlitePool, DieselStoreError> {
-    let pool = pool(path, |b| b);
-    drop(pool.get().await.map_err(DieselStoreError::Pool)?);
-    Ok(pool)
+    let manager = manager(path);
+    super::check(&manager).await?;
+    Ok(SqlitePool::builder()
+        .connection_timeout(CONNECTION_TIMEOUT)
+        .build_unchecked(manager))
 }
 
 fn invalid(what: &'static str) -> Box<dyn std::error::Error + Send + Sync> {

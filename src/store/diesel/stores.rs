@@ -46,7 +46,7 @@ impl<B: Backend> fmt::Debug for DieselCredentialStore<B> {
 }
 
 impl<B: Backend> DieselCredentialStore<B> {
-    /// A store over a pool the app built (see the backend's `pool_builder`), on the default
+    /// A store over a pool the app built (see the backend's `pool`), on the default
     /// table names.
     pub fn new(pool: B::Pool) -> Self {
         Self {
@@ -193,7 +193,7 @@ impl<B: Backend> fmt::Debug for DieselChallengeStore<B> {
 }
 
 impl<B: Backend> DieselChallengeStore<B> {
-    /// A store over a pool the app built (see the backend's `pool_builder`), on the default
+    /// A store over a pool the app built (see the backend's `pool`), on the default
     /// table names.
     pub fn new(pool: B::Pool) -> Self {
         Self {
