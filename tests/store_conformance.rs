@@ -205,12 +205,10 @@ mod redis_support;
 #[cfg(feature = "redis")]
 mod redis {
     use actix_passkeys::{
-        store::{
-            redis::{bb8_redis::redis, RedisChallengeStore},
-            Ceremony, ChallengeRecord, ChallengeStore as _,
-        },
+        store::{redis::RedisChallengeStore, Ceremony, ChallengeRecord, ChallengeStore as _},
         testing::check_challenge_store,
     };
+    use bb8_redis::redis;
 
     use crate::redis_support::{clean, keys, unique_prefix, url};
 
