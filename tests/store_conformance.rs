@@ -16,6 +16,22 @@ use actix_passkeys::{
     },
 };
 
+/// The whole kit on both Diesel stores of backend `B` over `pool`, on the tables `tables`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn check_diesel_stores<B: actix_passkeys::store::diesel::Backend>(
+    pool: B::Pool,
+    tables: &actix_passkeys::store::diesel::Tables,
+) {
+    use actix_passkeys::store::diesel::{DieselChallengeStore, DieselCredentialStore};
+    check_credential_store(&DieselCredentialStore::<B>::new(pool.clone()).with_tables(tables))
+        .await;
+    let clock = FrozenClock::new();
+    let challenges = DieselChallengeStore::<B>::new(pool)
+        .with_tables(tables)
+        .with_clock(Arc::new(clock.clone()));
+    check_challenge_store_with_clock(&challenges, &clock).await;
+}
+
 #[actix_rt::test]
 async fn memory_challenge_store() {
     check_challenge_store(&MemoryChallengeStore::new()).await;
@@ -35,15 +51,9 @@ async fn memory_credential_store() {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use std::sync::Arc;
+    use actix_passkeys::store::diesel::{sqlite, Tables};
 
-    use actix_passkeys::{
-        store::diesel::{
-            sqlite::{self, SqliteChallengeStore, SqliteCredentialStore},
-            Tables,
-        },
-        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
-    };
+    use crate::check_diesel_stores;
 
     #[actix_rt::test]
     async fn sqlite_stores() {
@@ -52,10 +62,7 @@ mod sqlite {
         let path = path.to_str().unwrap();
         sqlite::run_migrations(path).await.unwrap();
         let pool = sqlite::connect(path).await.unwrap();
-        check_credential_store(&SqliteCredentialStore::new(pool.clone())).await;
-        let clock = FrozenClock::new();
-        let challenges = SqliteChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<sqlite::Sqlite>(pool, &Tables::default()).await;
     }
 
     /// An app whose database already has a `passkey_credentials` table of its own: the
@@ -74,14 +81,7 @@ mod sqlite {
         let tables = Tables::new("webauthn_keys", "webauthn_ceremonies").unwrap();
         assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 2);
         assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 0);
-        let pool = sqlite::connect(path).await.unwrap();
-        check_credential_store(&SqliteCredentialStore::new(pool.clone()).with_tables(&tables))
-            .await;
-        let clock = FrozenClock::new();
-        let challenges = SqliteChallengeStore::new(pool)
-            .with_tables(&tables)
-            .with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<sqlite::Sqlite>(sqlite::connect(path).await.unwrap(), &tables).await;
         #[derive(diesel::QueryableByName)]
         struct Name {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -118,15 +118,9 @@ mod pg_support;
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::sync::Arc;
+    use actix_passkeys::store::diesel::{pg, Tables};
 
-    use actix_passkeys::{
-        store::diesel::{
-            pg::{self, PgChallengeStore, PgCredentialStore},
-            Tables,
-        },
-        testing::{check_challenge_store_with_clock, check_credential_store, FrozenClock},
-    };
+    use crate::check_diesel_stores;
 
     use crate::pg_support::PgDatabase;
 
@@ -134,10 +128,7 @@ mod postgres {
     async fn postgres_stores() {
         let db = PgDatabase::migrated().await;
         let pool = pg::connect(&db.url).await.unwrap();
-        check_credential_store(&PgCredentialStore::new(pool.clone())).await;
-        let clock = FrozenClock::new();
-        let challenges = PgChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<pg::Postgres>(pool, &Tables::default()).await;
     }
 
     /// An app whose database already has a `passkey_credentials` table of its own: the
@@ -155,13 +146,7 @@ mod postgres {
         let tables = Tables::with_prefix("auth_").unwrap();
         assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 2);
         assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 0);
-        let pool = pg::connect(&db.url).await.unwrap();
-        check_credential_store(&PgCredentialStore::new(pool.clone()).with_tables(&tables)).await;
-        let clock = FrozenClock::new();
-        let challenges = PgChallengeStore::new(pool)
-            .with_tables(&tables)
-            .with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<pg::Postgres>(pg::connect(&db.url).await.unwrap(), &tables).await;
         #[derive(diesel::QueryableByName)]
         struct Name {
             #[diesel(sql_type = diesel::sql_types::Text)]

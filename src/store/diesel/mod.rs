@@ -12,6 +12,18 @@
 //! `migrations/sqlite` for the diesel CLI (`diesel migration run --migration-dir
 //! migrations/postgres`).
 //!
+//! One query layer serves both backends: [`DieselCredentialStore`] and
+//! [`DieselChallengeStore`] hold the SQL of every operation, written once over the table names
+//! of a [`Tables`] (default `passkey_credentials` and `passkey_challenges`; give the same
+//! `Tables` to `run_migrations_with` and to the stores' `with_tables`). A [`Backend`] keeps what
+//! differs: connection setup (TLS and `sslmode` for PostgreSQL, pragmas for SQLite) and how
+//! times, transports and AAGUIDs are stored.
+//!
+//! `connect` (the backends' and the stores') opens one connection before returning, so an
+//! unreachable database, refused credentials or a failed TLS handshake is a
+//! [`DieselStoreError::Connect`] naming the cause within [`CONNECTION_TIMEOUT`], not a surprise
+//! at the first request; the backends' `pool` builds a lazy pool instead.
+//!
 //! The sign-in counter update is one compare-and-swap `UPDATE … WHERE credential_id = $1 AND
 //! sign_count = $old AND disabled_at IS NULL`, and a challenge is consumed by one
 //! `DELETE … RETURNING`, so any number of app instances can share the database. Timestamps are
@@ -19,7 +31,7 @@
 //!
 //! Challenge stores keep an expired record for [`EXPIRED_GRACE`] past its expiry (so a late
 //! finish is told `challenge_expired`), ignore older ones, and delete them in
-//! `delete_expired()`, which they also run every [`PURGE_EVERY`] inserts.
+//! `delete_expired()`, which they also run every 256 inserts.
 //!
 //! A challenge row is keyed by the SHA-256 of its handle (`handle_hash`, 32 bytes), never the
 //! handle: the handle is the bearer secret of a ceremony, and a read of the table or of a backup
@@ -62,6 +74,39 @@ const PURGE_EVERY: u64 = 256;
 /// How long `connect` waits for its first connection, and the pools of `connect` and `pool`
 /// for a connection, before failing: 2 s.
 pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The options of a backend's pool, as its `pool` function hands them to `configure`
+/// (`|b| b.max_size(20)`).
+pub type PoolBuilder<C> =
+    ::bb8::Builder<diesel_async::pooled_connection::AsyncDieselConnectionManager<C>>;
+
+/// A lazy pool over `manager`: [`CONNECTION_TIMEOUT`], then `configure`.
+fn lazy_pool<C>(
+    manager: diesel_async::pooled_connection::AsyncDieselConnectionManager<C>,
+    configure: impl FnOnce(PoolBuilder<C>) -> PoolBuilder<C>,
+) -> ::bb8::Pool<diesel_async::pooled_connection::AsyncDieselConnectionManager<C>>
+where
+    diesel_async::pooled_connection::AsyncDieselConnectionManager<C>:
+        ::bb8::ManageConnection<Error = diesel_async::pooled_connection::PoolError>,
+{
+    configure(::bb8::Pool::builder().connection_timeout(CONNECTION_TIMEOUT))
+        .build_unchecked(manager)
+}
+
+/// A pool over `manager` once one connection has opened (see [`check`]).
+async fn checked_pool<C>(
+    manager: diesel_async::pooled_connection::AsyncDieselConnectionManager<C>,
+) -> Result<
+    ::bb8::Pool<diesel_async::pooled_connection::AsyncDieselConnectionManager<C>>,
+    DieselStoreError,
+>
+where
+    diesel_async::pooled_connection::AsyncDieselConnectionManager<C>:
+        ::bb8::ManageConnection<Error = diesel_async::pooled_connection::PoolError>,
+{
+    check(&manager).await?;
+    Ok(lazy_pool(manager, |b| b))
+}
 
 /// Opens one connection with `manager` within [`CONNECTION_TIMEOUT`]: what `connect` checks.
 async fn check<M>(manager: &M) -> Result<(), DieselStoreError>

@@ -34,12 +34,12 @@ pub use super::{
 };
 use super::{
     query::{backend_queries, Aaguid, Time, Transports},
-    DieselChallengeStore, DieselCredentialStore, DieselStoreError,
+    DieselChallengeStore, DieselCredentialStore,
 };
 
 /// PostgreSQL, the [`Backend`](super::Backend) of [`PgCredentialStore`] and
 /// [`PgChallengeStore`]: `BYTEA` ids, `TIMESTAMPTZ` times, `TEXT[]` transports, `UUID` AAGUIDs.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Postgres {}
 
 /// Credentials in the PostgreSQL table `passkey_credentials` (see [`DieselCredentialStore`]).
@@ -81,47 +81,36 @@ fn manager(url: &str) -> AsyncDieselConnectionManager<AsyncPgConnection> {
     AsyncDieselConnectionManager::new_with_config(url, config)
 }
 
-/// A pool of connections to `url`, each opened with TLS as the URL's `sslmode` says
-/// ([`SslMode`]). `configure` sets the pool's options; it starts from a
-/// [`CONNECTION_TIMEOUT`] of 2 s, so requests fail fast with 503 `store_unavailable` when the
-/// database is down. No connection is opened yet (see [`connect`] for a checked pool).
-///
-/// ```no_run
-/// use actix_passkeys::store::diesel::pg;
-///
-/// let pool = pg::pool("postgres://app@localhost/app?sslmode=verify-full", |b| b.max_size(20));
-/// let store = pg::PgCredentialStore::new(pool);
-/// # let _ = store;
-/// ```
-pub fn pool(
-    url: &str,
-    configure: impl FnOnce(
-        ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConnection>>,
-    ) -> ::bb8::Builder<AsyncDieselConnectionManager<AsyncPgConnection>>,
-) -> PgPool {
-    configure(PgPool::builder().connection_timeout(CONNECTION_TIMEOUT))
-        .build_unchecked(manager(url))
-}
-
-/// Builds a pool for `url` with [`pool`]'s defaults after opening one connection, so that an
-/// unreachable database, refused credentials, a failed TLS handshake or an unsupported
-/// `sslmode` is a [`DieselStoreError::Connect`] naming the cause (or
-/// [`DieselStoreError::Pool`] after [`CONNECTION_TIMEOUT`] when nothing answers), here
-/// rather than at the first request.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
-/// let pool = actix_passkeys::store::diesel::pg::connect("postgres://app@localhost/app").await?;
-/// # let _ = pool;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn connect(url: &str) -> Result<PgPool, DieselStoreError> {
-    let manager = manager(url);
-    super::check(&manager).await?;
-    Ok(PgPool::builder()
-        .connection_timeout(CONNECTION_TIMEOUT)
-        .build_unchecked(manager))
+backend_queries! {
+    Postgres, conn: AsyncPgConnection, pool: PgPool, arg: url, name: "PostgreSQL", prefix: "Pg",
+    shared: true;
+    /// A pool of connections to `url`, each opened with TLS as the URL's `sslmode` says
+    /// ([`SslMode`]). `configure` sets the pool's options; it starts from a
+    /// [`CONNECTION_TIMEOUT`] of 2 s, so requests fail fast with 503 `store_unavailable` when the
+    /// database is down. No connection is opened yet (see [`connect`] for a checked pool).
+    ///
+    /// ```no_run
+    /// use actix_passkeys::store::diesel::pg;
+    ///
+    /// let pool = pg::pool("postgres://app@localhost/app?sslmode=verify-full", |b| b.max_size(20));
+    /// let store = pg::PgCredentialStore::new(pool);
+    /// # let _ = store;
+    /// ```
+    fn pool;
+    /// Builds a pool for `url` with [`pool`]'s defaults after opening one connection, so that an
+    /// unreachable database, refused credentials, a failed TLS handshake or an unsupported
+    /// `sslmode` is a [`DieselStoreError::Connect`](super::DieselStoreError::Connect) naming the cause (or
+    /// [`DieselStoreError::Pool`](super::DieselStoreError::Pool) after [`CONNECTION_TIMEOUT`] when nothing answers), here
+    /// rather than at the first request.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
+    /// let pool = actix_passkeys::store::diesel::pg::connect("postgres://app@localhost/app").await?;
+    /// # let _ = pool;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn connect;
 }
 
 /// Stores one of the shared column types ([`Time`], [`Transports`], [`Aaguid`]) as the
@@ -155,6 +144,3 @@ pg_column_type!(
     read: Vec<String>
 );
 pg_column_type!(Aaguid => sql_types::Uuid, write: uuid::Uuid, read: uuid::Uuid);
-
-backend_queries!(Postgres, conn: AsyncPgConnection, name: "PostgreSQL", prefix: "Pg",
-    shared: true, connect: connect);

@@ -406,11 +406,28 @@ pub trait Queries: Sized + Send + Sync + 'static {
     fn connect(url: &str) -> Fut<'_, Self::Pool>;
 }
 
-/// Implements [`Queries`] for `$backend`, whose pooled connection is `$conn` and whose pool
-/// `$connect` builds.
+/// Implements [`Queries`] for `$backend`, whose pooled connection is `$conn`, and declares the
+/// backend module's `pool` (lazy) and `connect` (checked) over its `manager($arg)`.
 macro_rules! backend_queries {
-    ($backend:ty, conn: $conn:ty, name: $name:literal, prefix: $prefix:literal,
-     shared: $shared:literal, connect: $connect:path) => {
+    ($backend:ty, conn: $conn:ty, pool: $pool:ty, arg: $arg:ident, name: $name:literal,
+     prefix: $prefix:literal, shared: $shared:literal;
+     $(#[$pool_doc:meta])* fn pool;
+     $(#[$connect_doc:meta])* fn connect;) => {
+        $(#[$pool_doc])*
+        pub fn pool(
+            $arg: &str,
+            configure: impl FnOnce(
+                $crate::store::diesel::PoolBuilder<$conn>,
+            ) -> $crate::store::diesel::PoolBuilder<$conn>,
+        ) -> $pool {
+            $crate::store::diesel::lazy_pool(manager($arg), configure)
+        }
+
+        $(#[$connect_doc])*
+        pub async fn connect($arg: &str) -> Result<$pool, $crate::store::diesel::DieselStoreError> {
+            $crate::store::diesel::checked_pool(manager($arg)).await
+        }
+
         impl $backend {
             /// Runs a statement that returns rows.
             async fn load<'a, R>(
@@ -475,7 +492,7 @@ macro_rules! backend_queries {
             }
 
             fn connect(url: &str) -> $crate::store::diesel::query::Fut<'_, Self::Pool> {
-                Box::pin($connect(url))
+                Box::pin(connect(url))
             }
         }
     };

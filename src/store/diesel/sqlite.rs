@@ -36,13 +36,13 @@ pub use super::{
 };
 use super::{
     query::{backend_queries, Aaguid, Time, Transports},
-    DieselChallengeStore, DieselCredentialStore, DieselStoreError,
+    DieselChallengeStore, DieselCredentialStore,
 };
 
 /// SQLite, the [`Backend`](super::Backend) of [`SqliteCredentialStore`] and
 /// [`SqliteChallengeStore`]: `BLOB` ids, times as `BIGINT` µs since the Unix epoch (UTC),
 /// transports as a JSON array in `TEXT`, AAGUIDs as 16 raw bytes.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Sqlite {}
 
 /// The pooled connection: a blocking `SqliteConnection` run on Tokio's blocking pool.
@@ -108,46 +108,35 @@ fn manager(path: &str) -> AsyncDieselConnectionManager<SqliteConn> {
     AsyncDieselConnectionManager::new_with_config(file_path(path), config)
 }
 
-/// A pool of connections to the database file at `path` (created when first opened), each set
-/// up with WAL, a 5 s busy timeout and foreign keys on. `configure` sets the pool's options;
-/// it starts from a [`CONNECTION_TIMEOUT`] of 2 s. No connection is opened yet (see
-/// [`connect`] for a checked pool).
-///
-/// ```no_run
-/// use actix_passkeys::store::diesel::sqlite;
-///
-/// let pool = sqlite::pool("passkeys.db", |b| b.max_size(4));
-/// let store = sqlite::SqliteCredentialStore::new(pool);
-/// # let _ = store;
-/// ```
-pub fn pool(
-    path: &str,
-    configure: impl FnOnce(
-        ::bb8::Builder<AsyncDieselConnectionManager<SqliteConn>>,
-    ) -> ::bb8::Builder<AsyncDieselConnectionManager<SqliteConn>>,
-) -> SqlitePool {
-    configure(SqlitePool::builder().connection_timeout(CONNECTION_TIMEOUT))
-        .build_unchecked(manager(path))
-}
-
-/// Builds a pool for the database file at `path` (created if missing) with [`pool`]'s
-/// defaults after opening one connection, so that a file that cannot be opened (a missing
-/// directory, no permission) is a [`DieselStoreError::Connect`] naming the cause, here rather
-/// than at the first request.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
-/// let pool = actix_passkeys::store::diesel::sqlite::connect("passkeys.db").await?;
-/// # let _ = pool;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn connect(path: &str) -> Result<SqlitePool, DieselStoreError> {
-    let manager = manager(path);
-    super::check(&manager).await?;
-    Ok(SqlitePool::builder()
-        .connection_timeout(CONNECTION_TIMEOUT)
-        .build_unchecked(manager))
+backend_queries! {
+    Sqlite, conn: SqliteConn, pool: SqlitePool, arg: path, name: "SQLite", prefix: "Sqlite",
+    shared: false;
+    /// A pool of connections to the database file at `path` (created when first opened), each set
+    /// up with WAL, a 5 s busy timeout and foreign keys on. `configure` sets the pool's options;
+    /// it starts from a [`CONNECTION_TIMEOUT`] of 2 s. No connection is opened yet (see
+    /// [`connect`] for a checked pool).
+    ///
+    /// ```no_run
+    /// use actix_passkeys::store::diesel::sqlite;
+    ///
+    /// let pool = sqlite::pool("passkeys.db", |b| b.max_size(4));
+    /// let store = sqlite::SqliteCredentialStore::new(pool);
+    /// # let _ = store;
+    /// ```
+    fn pool;
+    /// Builds a pool for the database file at `path` (created if missing) with [`pool`]'s
+    /// defaults after opening one connection, so that a file that cannot be opened (a missing
+    /// directory, no permission) is a [`DieselStoreError::Connect`](super::DieselStoreError::Connect) naming the cause, here rather
+    /// than at the first request.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), actix_passkeys::store::diesel::DieselStoreError> {
+    /// let pool = actix_passkeys::store::diesel::sqlite::connect("passkeys.db").await?;
+    /// # let _ = pool;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn connect;
 }
 
 fn invalid(what: &'static str) -> Box<dyn std::error::Error + Send + Sync> {
@@ -213,9 +202,6 @@ impl FromSql<Aaguid, SqliteDb> for uuid::Uuid {
         uuid::Uuid::from_slice(&bytes).map_err(|_| invalid("aaguid is not 16 bytes"))
     }
 }
-
-backend_queries!(Sqlite, conn: SqliteConn, name: "SQLite", prefix: "Sqlite",
-    shared: false, connect: connect);
 
 #[cfg(test)]
 mod tests {

@@ -24,18 +24,10 @@ use crate::{
 /// [`SqliteCredentialStore`](super::sqlite::SqliteCredentialStore).
 ///
 /// Cloning is cheap and clones share the pool.
+#[derive(Clone)]
 pub struct DieselCredentialStore<B: Backend> {
     pool: B::Pool,
     sql: Arc<CredentialSql>,
-}
-
-impl<B: Backend> Clone for DieselCredentialStore<B> {
-    fn clone(&self) -> Self {
-        Self {
-            pool: self.pool.clone(),
-            sql: Arc::clone(&self.sql),
-        }
-    }
 }
 
 impl<B: Backend> fmt::Debug for DieselCredentialStore<B> {
@@ -167,22 +159,12 @@ impl<B: Backend> CredentialStore for DieselCredentialStore<B> {
 /// A challenge is consumed by one `DELETE … RETURNING` (single use across any number of app
 /// instances). Rows are keyed by the SHA-256 of the handle; the handle itself is never stored.
 /// Cloning is cheap and clones share the pool.
+#[derive(Clone)]
 pub struct DieselChallengeStore<B: Backend> {
     pool: B::Pool,
     sql: Arc<ChallengeSql>,
     clock: Arc<dyn Clock>,
     puts: Arc<AtomicU64>,
-}
-
-impl<B: Backend> Clone for DieselChallengeStore<B> {
-    fn clone(&self) -> Self {
-        Self {
-            pool: self.pool.clone(),
-            sql: Arc::clone(&self.sql),
-            clock: Arc::clone(&self.clock),
-            puts: Arc::clone(&self.puts),
-        }
-    }
 }
 
 impl<B: Backend> fmt::Debug for DieselChallengeStore<B> {
