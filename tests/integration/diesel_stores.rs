@@ -506,6 +506,25 @@ mod pg {
             assert!(!session_uses_tls(&plain).await);
         }
 
+        /// The migration runner connects as the stores do: a `verify-full` URL migrates over
+        /// TLS, and the stores work on it.
+        #[actix_rt::test]
+        async fn migrations_and_stores_run_over_tls() {
+            let db = PgDatabase::create().await;
+            let url = format!(
+                "postgres://postgres@localhost:5432/{}?hostaddr=127.0.0.1\
+                 &sslmode=verify-full&sslrootcert={SNAKEOIL}",
+                db.name
+            );
+            assert_eq!(
+                pg::run_migrations(&url).await.unwrap(),
+                migration_count("postgres")
+            );
+            let store = PgCredentialStore::connect(&url).await.unwrap();
+            assert!(session_uses_tls(store.pool()).await);
+            assert_eq!(store.get(b"none").await.unwrap(), None);
+        }
+
         /// A TLS mode against a server that speaks no TLS at all is a clear error, not a hang.
         #[actix_rt::test]
         async fn tls_to_a_server_without_tls_is_a_clear_error() {

@@ -168,7 +168,7 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(feature = "postgres")]
 pub(crate) mod pg {
-    use diesel::{Connection as _, RunQueryDsl as _};
+    use diesel::RunQueryDsl as _;
     use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
     use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
 
@@ -225,8 +225,11 @@ pub(crate) mod pg {
             tables: tables.clone(),
         };
         blocking(move || {
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            // The stores' own connection setup, so the URL's `sslmode` holds here too.
+            let conn = tokio::runtime::Handle::current()
+                .block_on(crate::store::diesel::pg_connect::establish(&url))
                 .map_err(MigrationError::Connect)?;
+            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
             diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
                 .execute(&mut conn)
                 .map_err(|e| MigrationError::Run(Box::new(e)))?;
