@@ -257,6 +257,22 @@ mod tests {
         assert!(err.to_string().contains("verify-full"), "{err}");
     }
 
+    /// Without the feature, a mode that needs TLS fails before any connection is tried, and
+    /// says which feature is missing. (Runs only in a build without `postgres-tls`:
+    /// `cargo test --no-default-features --features postgres --lib`.)
+    #[cfg(not(feature = "postgres-tls"))]
+    #[actix_rt::test]
+    async fn tls_modes_without_the_feature_name_it() {
+        for mode in ["require", "verify-full"] {
+            let url = format!("postgres://u@127.0.0.1:1/db?sslmode={mode}");
+            let err = establish(&url).await.err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains("postgres-tls")),
+                "{mode}: {err:?}"
+            );
+        }
+    }
+
     #[test]
     fn sslmode_displays_as_its_url_value() {
         for mode in [
