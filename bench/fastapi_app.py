@@ -3,6 +3,12 @@
 BENCH_STORE=pg: its SQLAlchemy repository on PostgreSQL (DATABASE_URL, asyncpg) and its Redis
 challenge store (REDIS_URL, BENCH_REDIS_PREFIX). BENCH_STORE=memory: its in-memory stores.
 POST /signup {"username"} sets a cookie naming the user that register/begin is for.
+
+Set up as its documentation says (docs/storage.md in its sdist:
+`async_sessionmaker(engine, expire_on_commit=False)`, `Redis.from_url(...)`) and as a competent
+user would: the SQLAlchemy pool is as large as bench_server's (BENCH_PG_POOL, default 10, no
+overflow; SQLAlchemy's default is 5 + 10 overflow), and bench/run.sh starts it with
+`uvicorn --loop uvloop --http httptools --no-access-log` (one process, pinned to one core).
 Run: uvicorn --app-dir bench fastapi_app:app --port $PORT (PORT sets the expected origin).
 """
 import os
@@ -22,8 +28,9 @@ if os.environ.get("BENCH_STORE", "memory") == "pg":
     from fastapi_passkeys.contrib.redis import RedisChallengeStore
     from fastapi_passkeys.contrib.sqlalchemy import PasskeyBase, SqlAlchemyCredentialRepository
 
-    engine = create_async_engine(os.environ["DATABASE_URL"])
-    credentials = SqlAlchemyCredentialRepository(async_sessionmaker(engine))
+    pool = int(os.environ.get("BENCH_PG_POOL", "10"))
+    engine = create_async_engine(os.environ["DATABASE_URL"], pool_size=pool, max_overflow=0)
+    credentials = SqlAlchemyCredentialRepository(async_sessionmaker(engine, expire_on_commit=False))
     challenges = RedisChallengeStore(Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")),
                                      key_prefix=os.environ.get("BENCH_REDIS_PREFIX", "bench:fastapi:"))
 else:

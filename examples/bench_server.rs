@@ -99,10 +99,8 @@ async fn main() -> Result<(), Error> {
         "pg" => {
             let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL must be set")?;
             pg::run_migrations(&url).await?;
-            let pool = pg::pool_builder()
-                .max_size(env("BENCH_PG_POOL", "10").parse()?)
-                .build(diesel_async::pooled_connection::AsyncDieselConnectionManager::new(url))
-                .await?;
+            let size = env("BENCH_PG_POOL", "10").parse()?;
+            let pool = pg::pool(&url, |b| b.max_size(size));
             let credentials = PgCredentialStore::new(pool);
             let passkeys = Passkeys::new(config, credentials, redis().await?);
             serve(passkeys, Arc::new(|| serde_json::json!({}))).await

@@ -476,6 +476,97 @@ fn rss_json(r: Option<(u64, u64)>) -> Value {
     }
 }
 
+/// Linux `USER_HZ`: the unit of the CPU times in `/proc` (100 on every mainstream architecture).
+const CLOCK_TICKS: f64 = 100.0;
+
+/// Ticks of all cores (`/proc/stat`): (user + nice + system, irq + softirq, steal).
+fn system_ticks() -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is counted in user already).
+    let tasks = v.first()? + v.get(1)? + v.get(2)?;
+    Some((tasks, v.get(5)? + v.get(6)?, *v.get(7)?))
+}
+
+/// `(comm, utime + stime)` of one process, from `/proc/<pid>/stat`.
+fn process_ticks(pid: &str) -> Option<(String, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, tail) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_owned();
+    let f: Vec<&str> = tail.split_whitespace().collect();
+    // Fields 14 and 15 of proc(5); `tail` starts at field 3.
+    Some((
+        comm,
+        f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?,
+    ))
+}
+
+/// CPU ticks so far: all cores' task time, interrupts, steal, the server, this process, and
+/// PostgreSQL + Redis (every process named `postgres` or `redis-server`).
+#[derive(Clone, Copy)]
+struct CpuSample {
+    busy: u64,
+    irq: u64,
+    steal: u64,
+    server: u64,
+    me: u64,
+    stores: u64,
+}
+
+fn cpu_sample(pid: Option<u32>) -> Option<CpuSample> {
+    let (busy, irq, steal) = system_ticks()?;
+    let server = pid
+        .and_then(|p| process_ticks(&p.to_string()))
+        .map_or(0, |p| p.1);
+    let me = process_ticks("self").map_or(0, |p| p.1);
+    let stores = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|n| process_ticks(&n))
+        .filter(|(comm, _)| comm == "postgres" || comm == "redis-server")
+        .map(|(_, t)| t)
+        .sum();
+    Some(CpuSample {
+        busy,
+        irq,
+        steal,
+        server,
+        me,
+        stores,
+    })
+}
+
+/// CPU seconds spent in the measured window: by the server, the load generator, PostgreSQL +
+/// Redis, and every other process on the machine (`other`: what the benchmark did not run);
+/// `busy` is all processes' time, `irq` the (soft)interrupt time (loopback networking, mostly),
+/// `steal` what the hypervisor gave to other guests.
+fn cpu_json(from: Option<CpuSample>, to: Option<CpuSample>, window_s: f64) -> Value {
+    let (Some(a), Some(b)) = (from, to) else {
+        return Value::Null;
+    };
+    let s = |x: u64, y: u64| y.saturating_sub(x) as f64 / CLOCK_TICKS;
+    let busy = s(a.busy, b.busy);
+    let (server, me, stores) = (s(a.server, b.server), s(a.me, b.me), s(a.stores, b.stores));
+    json!({
+        "window_s": window_s,
+        "busy_s": busy,
+        "irq_s": s(a.irq, b.irq),
+        "steal_s": s(a.steal, b.steal),
+        "server_s": server,
+        "loadgen_s": me,
+        "stores_s": stores,
+        "other_s": (busy - server - me - stores).max(0.0),
+    })
+}
+
 fn client(concurrency: usize) -> Client {
     Client::builder()
         .connector(Connector::new().limit(concurrency + 8))
@@ -578,14 +669,16 @@ async fn run(args: Args) -> Result<Value, Error> {
             }
         }));
     }
-    let rss_mid = {
-        // Sample RSS in the middle of the measured window.
-        actix_rt::time::sleep_until(
-            (measure_from + Duration::from_secs_f64(args.duration / 2.0)).into(),
-        )
-        .await;
-        rss(args.pid)
-    };
+    // CPU at the start and end of the measured window; RSS in its middle.
+    actix_rt::time::sleep_until(measure_from.into()).await;
+    let cpu_from = cpu_sample(args.pid);
+    actix_rt::time::sleep_until(
+        (measure_from + Duration::from_secs_f64(args.duration / 2.0)).into(),
+    )
+    .await;
+    let rss_mid = rss(args.pid);
+    actix_rt::time::sleep_until(end.into()).await;
+    let cpu = cpu_json(cpu_from, cpu_sample(args.pid), args.duration);
     for t in tasks {
         t.await?;
     }
@@ -614,6 +707,7 @@ async fn run(args: Args) -> Result<Value, Error> {
             "mean": if lat.is_empty() { 0.0 } else {
                 lat.iter().map(|&v| f64::from(v)).sum::<f64>() / lat.len() as f64 / 1000.0 },
         },
+        "cpu": cpu,
         "rss": {
             "start": rss_json(rss_start), "registered": rss_json(rss_registered),
             "mid": rss_json(rss_mid), "end": rss_json(rss_end),

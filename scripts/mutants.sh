@@ -3,7 +3,7 @@
 # SQLite suites: the library's unit tests, the route suite (tests/integration) and the store
 # conformance kit. Takes the whole machine for a long time; not part of .ci/run.
 #
-#   bash scripts/mutants.sh                       # src/ceremony and the memory/SQLite stores
+#   bash scripts/mutants.sh                       # src/ceremony, origin, config, the memory/SQLite stores
 #   bash scripts/mutants.sh -f 'src/web/**'       # other files (any cargo-mutants arguments)
 #   MUTANTS_JOBS=1 bash scripts/mutants.sh        # parallel builds (default 2, one per core)
 #   MUTANTS_ITERATE=1 bash scripts/mutants.sh     # resume: skip mutants a previous run caught
@@ -36,7 +36,7 @@ export PASSKEYS_FUZZ_SEED="${PASSKEYS_FUZZ_SEED:-1}" PASSKEYS_FUZZ_CASES="${PASS
 export PASSKEYS_PROPTEST_SEED="${PASSKEYS_PROPTEST_SEED:-1}" PASSKEYS_PROPTEST_CASES="${PASSKEYS_PROPTEST_CASES:-100}"
 if [ "${MUTANTS_ITERATE:-0}" = 1 ]; then args+=(--iterate); fi
 if [ "$#" = 0 ]; then
-  set -- -f 'src/ceremony/**' -f src/store/mod.rs -f src/store/memory.rs \
+  set -- -f 'src/ceremony/**' -f src/origin.rs -f 'src/config/**' -f src/store/mod.rs -f src/store/memory.rs \
     -f src/store/diesel/mod.rs -f src/store/diesel/migrate.rs -f src/store/diesel/sqlite.rs
 fi
 exec cargo mutants "${args[@]}" "$@"

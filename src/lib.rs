@@ -46,6 +46,8 @@
 //!   SQLite file (compiled in, nothing to install), with embedded migrations.
 //! - `postgres`: [`store::diesel::pg`] — credentials and challenges in PostgreSQL over
 //!   diesel-async and bb8 (pure Rust, no libpq), with embedded migrations.
+//! - `postgres-tls`: PostgreSQL over TLS (rustls) as the URL's `sslmode` says
+//!   ([`store::diesel::pg::SslMode`]).
 //! - `redis`: [`store::redis::RedisChallengeStore`] and [`rate_limit::RedisRateLimit`] — challenges
 //!   and rate-limit buckets in Redis (bb8-redis) for apps running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.

@@ -180,6 +180,15 @@ pub(crate) fn accepted(config: &PasskeyConfig, client_data_json: &[u8]) -> bool 
     config.allow_subdomains && is_subdomain_origin(config, origin)
 }
 
+/// [`accepted`] for a registration, which is never accepted from a cross-origin iframe
+/// (`crossOrigin: true`), whatever top origins are configured: a passkey is created only on
+/// the site's own pages. webauthn-rs refuses these too; this check does not rely on it.
+pub(crate) fn accepted_for_registration(config: &PasskeyConfig, client_data_json: &[u8]) -> bool {
+    let cross_origin = serde_json::from_slice::<ClientData<'_>>(client_data_json)
+        .map_or(true, |cd| cd.cross_origin == Some(true));
+    !cross_origin && accepted(config, client_data_json)
+}
+
 fn is_subdomain_origin(config: &PasskeyConfig, origin: &str) -> bool {
     let Ok(url) = Url::parse(origin) else {
         return false;
@@ -191,9 +200,18 @@ fn is_subdomain_origin(config: &PasskeyConfig, origin: &str) -> bool {
     let Some(url::Host::Domain(host)) = url.host() else {
         return false;
     };
+    // Only the rp id's own origins are widened: related origins (on other sites) are listed
+    // exactly in the well-known document and browsers use them only as listed.
+    let on_rp_id = |base_host: &str| {
+        base_host == config.rp_id
+            || base_host
+                .strip_suffix(config.rp_id.as_str())
+                .is_some_and(|prefix| prefix.ends_with('.'))
+    };
     config.origins.iter().any(|allowed| match allowed {
         Origin::Web(base) => {
-            base.scheme() == url.scheme()
+            base.host_str().is_some_and(on_rp_id)
+                && base.scheme() == url.scheme()
                 && base.port_or_known_default() == url.port_or_known_default()
                 && base.host_str().is_some_and(|base_host| {
                     host.strip_suffix(base_host)
@@ -268,6 +286,38 @@ mod tests {
             );
         }
         assert!(!accepted(&exact, b"not json"));
+    }
+
+    /// Related origins are listed exactly in `/.well-known/webauthn` and browsers use them
+    /// only as listed, so `allow_subdomains` widens the rp id's own origins, never a related
+    /// origin's site: a non-browser client sending `https://a.example.co.uk` is refused.
+    #[test]
+    fn allow_subdomains_does_not_widen_related_origins() {
+        let config = PasskeyConfig::builder("example.com", "X")
+            .origin("https://example.com")
+            .related_origin("https://example.co.uk")
+            .allow_subdomains(true)
+            .build()
+            .unwrap();
+        assert!(accepted(&config, &cd("https://example.co.uk")));
+        assert!(accepted(&config, &cd("https://a.example.com")));
+        assert!(!accepted(&config, &cd("https://a.example.co.uk")));
+        assert!(!accepted(&config, &cd("https://a.b.example.co.uk")));
+    }
+
+    /// Registration refuses `crossOrigin: true` even from a configured top origin, by our own
+    /// check (the same client data is accepted for a sign-in).
+    #[test]
+    fn registration_is_never_cross_origin() {
+        let config = base().top_origin("https://shop.example").build().unwrap();
+        let framed = br#"{"type":"webauthn.create","challenge":"x","origin":"https://example.com","crossOrigin":true,"topOrigin":"https://shop.example"}"#;
+        assert!(accepted(&config, framed), "a framed sign-in is accepted");
+        assert!(!accepted_for_registration(&config, framed));
+        assert!(accepted_for_registration(
+            &config,
+            &cd("https://example.com")
+        ));
+        assert!(!accepted_for_registration(&config, b"not json"));
     }
 
     #[test]

@@ -28,7 +28,10 @@ use base64::{
 use fixtures::*;
 use serde_json::Value;
 
-struct Capture(Mutex<Vec<(log::Level, String, String)>>);
+/// One captured record: level, target, message.
+type Record = (log::Level, String, String);
+
+struct Capture(Mutex<Vec<Record>>);
 
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
@@ -46,6 +49,23 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+/// The logger is global: each test holds this lock from its first to its last record and starts
+/// from an empty capture, so the lines one test asserts are its own.
+/// (An async lock: the turn is held across the test's awaits. A panicking test releases it.)
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the test's turn at the logger and empties the capture.
+async fn exclusive_capture() -> (tokio::sync::MutexGuard<'static, ()>, &'static Capture) {
+    let turn = SERIAL.lock().await;
+    let capture = capture();
+    capture
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+    (turn, capture)
+}
+
 fn capture() -> &'static Capture {
     static LOGGER: OnceLock<&'static Capture> = OnceLock::new();
     LOGGER.get_or_init(|| {
@@ -61,7 +81,20 @@ fn secrets_in(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) if s.len() >= 16 => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| secrets_in(x, out)),
-        Value::Object(o) => o.values().for_each(|x| secrets_in(x, out)),
+        Value::Object(o) => {
+            o.values().for_each(|x| secrets_in(x, out));
+            // The challenge inside a client data JSON is a secret of its own, whichever
+            // way the client data is written.
+            if let Some(Value::String(client_data)) = o.get("clientDataJSON") {
+                let decoded: Option<Value> = URL_SAFE_NO_PAD
+                    .decode(client_data)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                if let Some(challenge) = decoded.as_ref().and_then(|c| c["challenge"].as_str()) {
+                    out.push(challenge.to_owned());
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -88,6 +121,10 @@ fn renderings(secret: &str) -> Vec<String> {
     if let Ok(bytes) = URL_SAFE_NO_PAD.decode(secret.trim_end_matches('=')) {
         if bytes.len() >= 12 {
             out.extend(byte_renderings(&bytes));
+            // Text sent as base64url (a client data JSON) may be logged decoded.
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                out.push(text.to_owned());
+            }
         }
     }
     out
@@ -106,7 +143,7 @@ fn is_core(target: &str) -> bool {
 
 #[actix_rt::test]
 async fn no_secret_reaches_the_log() {
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())
@@ -209,15 +246,8 @@ async fn no_secret_reaches_the_log() {
     secrets.extend(app.cookie.clone());
     secrets.extend(alice.user_handle().map(|h| b64(&h)));
 
-    // Public identifiers are not secrets.
-    secrets.retain(|s| s != &id && !s.starts_with("http") && s != "public-key" && s.len() >= 16);
-    secrets.sort();
-    secrets.dedup();
+    only_secrets(&mut secrets, &[&id]);
     assert!(secrets.len() > 20, "collected {} secrets", secrets.len());
-    let mut forms: Vec<String> = secrets.iter().flat_map(|s| renderings(s)).collect();
-    forms.extend(byte_renderings(SERVER_SECRET));
-    forms.push(String::from_utf8_lossy(SERVER_SECRET).into_owned());
-
     let records = capture.0.lock().unwrap().clone();
     assert!(
         records.iter().any(|(_, t, _)| t == "actix_passkeys::audit"),
@@ -229,12 +259,17 @@ async fn no_secret_reaches_the_log() {
             .any(|(l, t, _)| t.starts_with("webauthn_rs_core") && *l == log::Level::Trace),
         "webauthn-rs-core's trace records were captured"
     );
-    for (level, target, message) in &records {
-        let allowed: &[String] = if is_core(target) {
-            &spent_registration
-        } else {
-            &[]
-        };
+    assert_no_secret(&records, &secrets, &spent_registration);
+}
+
+/// Fails if any captured record holds any rendering of any secret (or of the server secret).
+/// `core_may_show` lists what webauthn-rs-core's own records may show (see [`is_core`]).
+fn assert_no_secret(records: &[Record], secrets: &[String], core_may_show: &[String]) {
+    let mut forms: Vec<String> = secrets.iter().flat_map(|s| renderings(s)).collect();
+    forms.extend(byte_renderings(SERVER_SECRET));
+    forms.push(String::from_utf8_lossy(SERVER_SECRET).into_owned());
+    for (level, target, message) in records {
+        let allowed: &[String] = if is_core(target) { core_may_show } else { &[] };
         for form in &forms {
             if allowed.iter().any(|c| renderings(c).contains(form)) {
                 continue;
@@ -247,6 +282,162 @@ async fn no_secret_reaches_the_log() {
     }
 }
 
+/// Public identifiers are not secrets; short strings would match by chance.
+fn only_secrets(secrets: &mut Vec<String>, public: &[&str]) {
+    secrets.retain(|s| {
+        !public.contains(&s.as_str())
+            && !s.starts_with("http")
+            && s != "public-key"
+            && s.len() >= 16
+    });
+    secrets.sort();
+    secrets.dedup();
+}
+
+/// The failure paths log what failed, and still no secret: a damaged attestation, a bad
+/// signature, a refused origin (engine lines at debug), a store outage (the 503's cause at
+/// error), a failing audit sink (warn) and a session whose passkey was revoked (info). Each
+/// expected line is asserted to be there, so the secret scan reads the lines these paths
+/// really write.
+#[actix_rt::test]
+async fn failure_paths_say_what_failed_and_log_no_secret() {
+    #[derive(Debug)]
+    struct Broken;
+    impl actix_passkeys::hooks::AuditSink for Broken {
+        type Error = std::io::Error;
+
+        async fn emit(&self, _: &actix_passkeys::hooks::AuditEvent) -> Result<(), Self::Error> {
+            Err(std::io::Error::other("audit backend down"))
+        }
+    }
+    let (_turn, capture) = exclusive_capture().await;
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .server_secret(SERVER_SECRET)
+        .audit(Broken)
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    let mut secrets = Vec::new();
+    let mut alice = SoftAuthenticator::new(ORIGIN).unwrap();
+    app.signup("alice").await;
+
+    // A damaged attestation: the attested credential's public key is no longer the one the
+    // authenticator made, so the self-attestation signature fails.
+    let mut body = app.registration(&mut alice, None).await;
+    secrets_in(&body, &mut secrets);
+    let mut attestation = unb64(
+        body["credential"]["response"]["attestationObject"]
+            .as_str()
+            .unwrap(),
+    );
+    let last = attestation.len() - 1;
+    attestation[last] ^= 0x01;
+    body["credential"]["response"]["attestationObject"] = b64(&attestation).into();
+    secrets_in(&body, &mut secrets);
+    // Core traces the response it verifies, after our handle is spent (see `is_core`).
+    let mut spent = Vec::new();
+    secrets_in(&body["credential"], &mut spent);
+    app.post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_error(400, "attestation_verification_failed");
+    // The real registration.
+    let body = app.registration(&mut alice, None).await;
+    secrets_in(&body, &mut secrets);
+    secrets_in(&body["credential"], &mut spent);
+    app.post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_ok();
+    app.logout().await;
+
+    // A bad signature.
+    let mut body = app.assertion(&mut alice, Some("alice")).await;
+    secrets_in(&body, &mut secrets);
+    let mut signature = unb64(
+        body["credential"]["response"]["signature"]
+            .as_str()
+            .unwrap(),
+    );
+    let last = signature.len() - 1;
+    signature[last] ^= 0x01;
+    body["credential"]["response"]["signature"] = b64(&signature).into();
+    secrets_in(&body, &mut secrets); // one bit off the real signature
+    app.post("/auth/passkeys/authenticate/finish", body)
+        .await
+        .assert_error(401, "assertion_verification_failed");
+
+    // A refused origin.
+    let mut body = app.assertion(&mut alice, None).await;
+    secrets_in(&body, &mut secrets);
+    let client = body["credential"]["response"]["clientDataJSON"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut client_data: Value = serde_json::from_slice(&unb64(&client)).unwrap();
+    client_data["origin"] = "https://evil.example".into();
+    body["credential"]["response"]["clientDataJSON"] =
+        b64(&serde_json::to_vec(&client_data).unwrap()).into();
+    app.post("/auth/passkeys/authenticate/finish", body)
+        .await
+        .assert_error(401, "assertion_verification_failed");
+
+    // Signed in, then the passkey is revoked: the session ends.
+    app.sign_in(&mut alice, None).await.assert_ok();
+    secrets.extend(app.cookie.clone());
+    app.get("/me").await.assert_ok();
+    let id = app.get("/auth/passkeys/credentials").await.assert_ok()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = app
+        .method(
+            Method::DELETE,
+            &format!("/auth/passkeys/credentials/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status.as_u16(), 204, "{:?}", revoked.body);
+    app.get("/me").await.assert_error(401, "not_authenticated");
+
+    // A store outage.
+    let down = actix_passkeys::Passkeys::new(
+        config().build().unwrap(),
+        ctx.creds.clone(),
+        DownChallengeStore,
+    );
+    let mut outage = ctx.app_configured(down.configure()).await;
+    outage
+        .post_empty("/auth/passkeys/authenticate/begin")
+        .await
+        .assert_error(503, "store_unavailable");
+
+    let records = capture.0.lock().unwrap().clone();
+    let logged = |level: log::Level, text: &str| {
+        records
+            .iter()
+            .any(|(l, t, m)| *l == level && t.starts_with("actix_passkeys") && m.contains(text))
+    };
+    for (level, text) in [
+        (log::Level::Debug, "registration verification failed"),
+        (log::Level::Debug, "assertion verification failed"),
+        (
+            log::Level::Error,
+            "store_unavailable (503 Service Unavailable): challenge store full",
+        ),
+        (log::Level::Warn, "audit sink failed for"),
+        (log::Level::Info, "passkey session ended"),
+    ] {
+        assert!(
+            logged(level, text),
+            "no {level} line with {text:?}: {records:#?}"
+        );
+    }
+    only_secrets(&mut secrets, &[&id]);
+    assert!(secrets.len() > 10, "collected {} secrets", secrets.len());
+    assert_no_secret(&records, &secrets, &spent);
+}
+
 /// A user id or device name with a line break must not start a forged line in the log: such
 /// user ids and device names are refused (400), and what is logged of user text is escaped, so
 /// a `userId` that smuggles its own `key=value` pairs stays one quoted token.
@@ -254,7 +445,7 @@ async fn no_secret_reaches_the_log() {
 async fn forged_log_lines_are_escaped() {
     const FORGED: &str = "x\nauthentication_succeeded user=admin";
     const SMUGGLED: &str = "x\" reason=- authentication_succeeded user=admin";
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let passkeys = ctx
         .builder(config().build().unwrap())

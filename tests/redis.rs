@@ -14,7 +14,7 @@ use actix_passkeys::{
     hooks::FrozenClock,
     store::{
         memory::MemoryCredentialStore,
-        redis::{bb8_redis::redis, RedisChallengeStore},
+        redis::{RedisChallengeStore, RedisStoreError},
         ChallengeStore, CredentialStore,
     },
     testing::SoftAuthenticator,
@@ -26,6 +26,7 @@ use actix_web::{
     http::StatusCode,
     test as atest, App, HttpRequest,
 };
+use bb8_redis::redis;
 use serde_json::{json, Value};
 
 #[path = "support/pg.rs"]
@@ -129,9 +130,8 @@ fn assert_unavailable(status: StatusCode, body: &Value, took: Duration) {
 
 #[actix_rt::test]
 async fn unreachable_redis_is_503_and_other_routes_still_answer() {
-    let store = RedisChallengeStore::connect(&format!("redis://127.0.0.1:{}", free_port()))
-        .await
-        .expect("connect is lazy: it succeeds while Redis is down");
+    let store = RedisChallengeStore::connect_lazily(&format!("redis://127.0.0.1:{}", free_port()))
+        .expect("connect_lazily succeeds while Redis is down");
     let svc = instance(MemoryCredentialStore::new(), store, None).await;
 
     let (status, body, took) = begin(&svc, "alice").await;
@@ -174,12 +174,40 @@ async fn stalled_redis_is_503() {
             held.push(conn);
         }
     });
-    let store = RedisChallengeStore::connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap();
+    let store = RedisChallengeStore::connect_lazily(&format!("redis://127.0.0.1:{port}")).unwrap();
     let svc = instance(MemoryCredentialStore::new(), store, None).await;
     let (status, body, took) = begin(&svc, "alice").await;
     assert_unavailable(status, &body, took);
+    // `connect` checks: a silent Redis is a timeout within the connection timeout, not a hang.
+    let started = Instant::now();
+    let err = RedisChallengeStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedisStoreError::Timeout(_)), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// `connect` behaves like the Diesel stores': it checks the connection, and an unreachable
+/// Redis is a clear typed error at once.
+#[actix_rt::test]
+async fn connect_fails_clearly_when_redis_is_unreachable() {
+    let started = Instant::now();
+    let err = RedisChallengeStore::connect(&format!("redis://127.0.0.1:{}", free_port()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RedisStoreError::Redis(_)), "{err}");
+    assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(RedisChallengeStore::connect("not a url").await.is_err());
+    assert!(RedisChallengeStore::connect(&url()).await.is_ok());
 }
 
 /// A private `redis-server` on its own port; killed on drop.
@@ -472,9 +500,8 @@ async fn rate_limit_budget_is_shared_between_instances() {
 }
 
 fn redis_pool() -> actix_passkeys::store::redis::RedisPool {
-    let manager =
-        actix_passkeys::store::redis::bb8_redis::RedisConnectionManager::new(url()).unwrap();
-    actix_passkeys::store::redis::bb8_redis::bb8::Pool::builder()
+    let manager = bb8_redis::RedisConnectionManager::new(url()).unwrap();
+    bb8_redis::bb8::Pool::builder()
         .connection_timeout(Duration::from_secs(2))
         .build_unchecked(manager)
 }

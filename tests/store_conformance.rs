@@ -16,6 +16,22 @@ use actix_passkeys::{
     },
 };
 
+/// The whole kit on both Diesel stores of backend `B` over `pool`, on the tables `tables`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn check_diesel_stores<B: actix_passkeys::store::diesel::Backend>(
+    pool: B::Pool,
+    tables: &actix_passkeys::store::diesel::Tables,
+) {
+    use actix_passkeys::store::diesel::{DieselChallengeStore, DieselCredentialStore};
+    check_credential_store(&DieselCredentialStore::<B>::new(pool.clone()).with_tables(tables))
+        .await;
+    let clock = FrozenClock::new();
+    let challenges = DieselChallengeStore::<B>::new(pool)
+        .with_tables(tables)
+        .with_clock(Arc::new(clock.clone()));
+    check_challenge_store_with_clock(&challenges, &clock).await;
+}
+
 #[actix_rt::test]
 async fn memory_challenge_store() {
     check_challenge_store(&MemoryChallengeStore::new()).await;
@@ -35,13 +51,9 @@ async fn memory_credential_store() {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use std::sync::Arc;
+    use actix_passkeys::store::diesel::{sqlite, Tables};
 
-    use actix_passkeys::{
-        hooks::FrozenClock,
-        store::diesel::sqlite::{self, SqliteChallengeStore, SqliteCredentialStore},
-        testing::conformance::{check_challenge_store_with_clock, check_credential_store},
-    };
+    use crate::check_diesel_stores;
 
     #[actix_rt::test]
     async fn sqlite_stores() {
@@ -50,10 +62,53 @@ mod sqlite {
         let path = path.to_str().unwrap();
         sqlite::run_migrations(path).await.unwrap();
         let pool = sqlite::connect(path).await.unwrap();
-        check_credential_store(&SqliteCredentialStore::new(pool.clone())).await;
-        let clock = FrozenClock::new();
-        let challenges = SqliteChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<sqlite::Sqlite>(pool, &Tables::default()).await;
+    }
+
+    /// An app whose database already has a `passkey_credentials` table of its own: the
+    /// migrations and the stores use other names, the whole kit passes, the app's table is
+    /// untouched, and a second set of tables (the default names) lives beside them.
+    #[actix_rt::test]
+    async fn sqlite_stores_with_configured_table_names() {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let path = path.to_str().unwrap();
+        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query("CREATE TABLE passkey_credentials (app_column TEXT)")
+            .execute(&mut conn)
+            .unwrap();
+        let tables = Tables::new("webauthn_keys", "webauthn_ceremonies").unwrap();
+        assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 2);
+        assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 0);
+        check_diesel_stores::<sqlite::Sqlite>(sqlite::connect(path).await.unwrap(), &tables).await;
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let columns = |table: &str, conn: &mut diesel::SqliteConnection| {
+            diesel::sql_query(format!("SELECT name FROM pragma_table_info('{table}')"))
+                .load::<Name>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|n| n.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(columns("passkey_credentials", &mut conn), ["app_column"]);
+        assert_eq!(columns("webauthn_keys", &mut conn).len(), 18);
+        assert_eq!(columns("webauthn_ceremonies", &mut conn).len(), 7);
+        let indexes = diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'webauthn_%'",
+        )
+        .load::<Name>(&mut conn)
+        .unwrap();
+        assert_eq!(indexes.len(), 2, "indexes are named after their tables");
+        // The default names in another file of the same kind would collide with the app's
+        // table; a second prefixed set beside the first is migrated on its own.
+        let other = Tables::with_prefix("tenant2_").unwrap();
+        assert_eq!(sqlite::run_migrations_with(path, &other).await.unwrap(), 2);
+        assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 0);
     }
 }
 
@@ -63,13 +118,9 @@ mod pg_support;
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    use std::sync::Arc;
+    use actix_passkeys::store::diesel::{pg, Tables};
 
-    use actix_passkeys::{
-        hooks::FrozenClock,
-        store::diesel::pg::{self, PgChallengeStore, PgCredentialStore},
-        testing::conformance::{check_challenge_store_with_clock, check_credential_store},
-    };
+    use crate::check_diesel_stores;
 
     use crate::pg_support::PgDatabase;
 
@@ -77,10 +128,58 @@ mod postgres {
     async fn postgres_stores() {
         let db = PgDatabase::migrated().await;
         let pool = pg::connect(&db.url).await.unwrap();
-        check_credential_store(&PgCredentialStore::new(pool.clone())).await;
-        let clock = FrozenClock::new();
-        let challenges = PgChallengeStore::new(pool).with_clock(Arc::new(clock.clone()));
-        check_challenge_store_with_clock(&challenges, &clock).await;
+        check_diesel_stores::<pg::Postgres>(pool, &Tables::default()).await;
+    }
+
+    /// An app whose database already has a `passkey_credentials` table of its own: the
+    /// migrations and the stores use prefixed names, the whole kit passes, the app's table is
+    /// untouched, and the default set migrated beside them is migrated on its own.
+    #[actix_rt::test]
+    async fn postgres_stores_with_configured_table_names() {
+        use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+        let db = PgDatabase::create().await;
+        let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
+        diesel::sql_query("CREATE TABLE passkey_challenges (app_column TEXT)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let tables = Tables::with_prefix("auth_").unwrap();
+        assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 2);
+        assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 0);
+        check_diesel_stores::<pg::Postgres>(pg::connect(&db.url).await.unwrap(), &tables).await;
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let columns = diesel::sql_query(
+            "SELECT table_name || '.' || column_name AS name FROM information_schema.columns \
+             WHERE table_schema = 'public' ORDER BY 1",
+        )
+        .load::<Name>(&mut conn)
+        .await
+        .unwrap();
+        let count = |table: &str| {
+            columns
+                .iter()
+                .filter(|c| c.name.starts_with(&format!("{table}.")))
+                .count()
+        };
+        assert_eq!(
+            count("passkey_challenges"),
+            1,
+            "the app's table is untouched"
+        );
+        assert_eq!(count("passkey_credentials"), 0);
+        assert_eq!(count("auth_passkey_credentials"), 18);
+        assert_eq!(count("auth_passkey_challenges"), 7);
+        // The shipped names, once the app's table is out of the way, migrate on their own.
+        diesel::sql_query("DROP TABLE passkey_challenges")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 2);
+        assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 0);
     }
 }
 
@@ -91,12 +190,10 @@ mod redis_support;
 #[cfg(feature = "redis")]
 mod redis {
     use actix_passkeys::{
-        store::{
-            redis::{bb8_redis::redis, RedisChallengeStore},
-            Ceremony, ChallengeRecord, ChallengeStore as _,
-        },
+        store::{redis::RedisChallengeStore, Ceremony, ChallengeRecord, ChallengeStore as _},
         testing::conformance::check_challenge_store,
     };
+    use bb8_redis::redis;
 
     use crate::redis_support::{clean, keys, unique_prefix, url};
 

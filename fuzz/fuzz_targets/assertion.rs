@@ -2,8 +2,8 @@
 //! input chooses (`mutator.rs`: flags, counter, rpIdHash, clientData fields, extension data,
 //! lengths, signature bytes, credential id, user handle, base64 text), each finished against a
 //! fresh usernameless state. Most inputs pass the signature check and reach the branch that
-//! decides them. Beyond "no panic": a case with a mutation a verifier must refuse never signs in,
-//! and every refusal is a 4xx.
+//! decides them. Beyond "no panic": a case with a value a verifier must refuse never signs in, a
+//! case whose mutations are all neutral signs in, and every refusal is a 4xx.
 #![no_main]
 
 mod common;
@@ -29,7 +29,11 @@ fn signer() -> &'static (SoftAuthenticator, Vec<u8>) {
         let probe = futures_executor::block_on(auth.duplicate().sign_in(&options["publicKey"]))
             .expect("probe assertion");
         let auth_data = URL_SAFE_NO_PAD
-            .decode(probe["response"]["authenticatorData"].as_str().unwrap_or_default())
+            .decode(
+                probe["response"]["authenticatorData"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
             .expect("authenticator data");
         (auth, auth_data[..32].to_vec())
     })
@@ -47,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
         auth,
         rp_id_hash: rp_id_hash.clone(),
         origin: common::ORIGIN,
+        top_origins: &[common::TOP_ORIGIN],
         challenge: &challenge,
         credential_id: id,
         user_handle: auth.user_handle().expect("handle"),
@@ -54,10 +59,30 @@ fuzz_target!(|data: &[u8]| {
     };
     let case = mutator::build(&base, data);
     let body = json!({ "credential": case.credential, "state": state });
-    if let Ok(input) = serde_json::from_value(body) {
-        match futures_executor::block_on(common::service().finish_authentication(input)) {
-            Ok(_) => assert!(!case.must_fail, "a damaged assertion signed in: {:?}", case.applied),
-            Err(e) => assert!(e.status().is_client_error(), "{} is not a 4xx", e.code()),
+    match serde_json::from_value(body) {
+        Ok(input) => {
+            match futures_executor::block_on(common::service().finish_authentication(input)) {
+                Ok(_) => assert!(
+                    !case.must_fail(),
+                    "a damaged assertion signed in: {:?}, refused because {:?}",
+                    case.applied,
+                    case.refused_because
+                ),
+                Err(e) => {
+                    assert!(e.status().is_client_error(), "{} is not a 4xx", e.code());
+                    assert!(
+                        !case.must_sign_in(),
+                        "neutral {:?} refused: {}",
+                        case.applied,
+                        e.code()
+                    );
+                }
+            }
         }
+        Err(e) => assert!(
+            !case.must_sign_in(),
+            "neutral {:?} does not parse: {e}",
+            case.applied
+        ),
     }
 });

@@ -12,12 +12,15 @@ use serde_json::{json, Value};
 
 pub type Service = Passkeys;
 pub const ORIGIN: &str = "http://localhost:8080";
+/// The service's one top origin (`crossOrigin: true` is accepted only with it).
+pub const TOP_ORIGIN: &str = "https://shop.example.net";
 
 pub fn service() -> &'static Service {
     static SERVICE: OnceLock<Service> = OnceLock::new();
     SERVICE.get_or_init(|| {
         let config = PasskeyConfig::builder("localhost", "fuzz")
             .origin(ORIGIN)
+            .top_origin(TOP_ORIGIN)
             .build()
             .expect("config");
         // Without the `session` feature there is no default user resolver; the fuzz targets

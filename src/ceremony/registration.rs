@@ -230,7 +230,7 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
     let cred_id = Some(b64url(&reg.raw_id));
     super::check_credential_id(&reg.type_, &reg.id, &reg.raw_id)
         .map_err(|e| engine.fail(AuditEventKind::RegistrationFailed, Some(user_id), None, e))?;
-    if !origin::accepted(&engine.config, &reg.response.client_data_json) {
+    if !origin::accepted_for_registration(&engine.config, &reg.response.client_data_json) {
         return Err(engine.fail(
             AuditEventKind::RegistrationFailed,
             Some(user_id),

@@ -64,8 +64,10 @@ impl PasskeyConfigBuilder {
         self
     }
 
-    /// Accept subdomains of each web origin (dot boundary: `a.example.com` matches
-    /// `example.com`, `evil-example.com` does not). Default: `false`.
+    /// Accept subdomains of each web origin on the rp id (dot boundary: `a.example.com` matches
+    /// `example.com`, `evil-example.com` does not). [Related origins](Self::related_origin) are
+    /// matched exactly all the same: browsers use them only as the well-known document lists
+    /// them. Default: `false`.
     pub fn allow_subdomains(mut self, allow: bool) -> Self {
         self.allow_subdomains = allow;
         self

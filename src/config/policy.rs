@@ -56,7 +56,16 @@ pub enum ResidentKey {
     /// Ask for a discoverable credential where possible (default).
     #[default]
     Preferred,
-    /// Refuse to create anything but a discoverable credential.
+    /// Ask for a discoverable credential only (`residentKey: "required"`,
+    /// `requireResidentKey: true`), and refuse a registration whose client reports the new
+    /// credential as not discoverable (`credProps.rk: false`, 400
+    /// `attestation_verification_failed`).
+    ///
+    /// A registration without a `credProps` report is accepted and recorded as
+    /// `discoverable: None` (unknown): the client was told to require a resident key and fails
+    /// the ceremony itself when the authenticator cannot make one (WebAuthn §5.1.3), and
+    /// refusing it would lock out clients that do not implement `credProps`. The authenticator
+    /// data does not say whether a credential is discoverable, so the server cannot check more.
     Required,
 }
 

@@ -2,9 +2,18 @@
 //!
 //! Every begun ceremony is one Redis string written with `SET key value EX ttl` and consumed with
 //! one atomic `GETDEL` (Redis ≥ 6.2), so a challenge is single-use across all instances that
-//! share the Redis. Connections come from a [`bb8`] pool of [`bb8_redis`] multiplexed
-//! connections: bring your own pool with [`RedisChallengeStore::new`] or let
-//! [`RedisChallengeStore::connect`] build one.
+//! share the Redis. Connections come from a `bb8` pool of `bb8-redis` multiplexed
+//! connections: let [`RedisChallengeStore::connect`] build one (it checks that Redis answers),
+//! or bring your own with [`RedisChallengeStore::new`] (built with `bb8-redis` 0.24, the version
+//! this crate uses: another version's pool does not compile there).
+//!
+//! # TLS
+//!
+//! A `rediss://` URL connects over TLS when one of the `redis` crate's TLS features is
+//! enabled in the app (`redis = { version = "0.32", features = ["tokio-rustls-comp"] }`, which
+//! Cargo unifies with this crate's `redis`); without one, `connect` fails with a clear
+//! [`RedisStoreError::Redis`]. `rediss://host/#insecure` skips certificate verification:
+//! do not use it in production.
 //!
 //! ```no_run
 //! use actix_passkeys::{
@@ -52,24 +61,22 @@
 use std::{fmt, future::Future, time::Duration};
 
 use bb8_redis::{
-    bb8::{self, ErrorSink, RunError},
+    bb8::{self, ErrorSink, ManageConnection as _, RunError},
     redis::{AsyncCommands as _, RedisError},
     RedisConnectionManager,
 };
 
 use super::{ChallengeRecord, ChallengeStore, EXPIRED_GRACE};
 
-/// The crate this store's pool comes from, re-exported so that the pool you build has exactly
-/// the `bb8`/`redis` versions the store expects (`bb8_redis::bb8`, `bb8_redis::redis`).
-pub use bb8_redis;
-
-/// The pool type [`RedisChallengeStore::new`] takes.
+/// The pool type [`RedisChallengeStore::new`] takes: `bb8::Pool<bb8_redis::RedisConnectionManager>`
+/// of `bb8-redis` 0.24.
 pub type RedisPool = bb8::Pool<RedisConnectionManager>;
 
 /// The key prefix unless [`RedisChallengeStore::with_key_prefix`] says otherwise.
 pub const DEFAULT_KEY_PREFIX: &str = "actix_passkeys:challenge:";
 
-/// Pool connection timeout used by [`RedisChallengeStore::connect`].
+/// Pool connection timeout used by [`RedisChallengeStore::connect`], and how long `connect`
+/// waits for its first connection and `PING`.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Bound on one Redis command (after checkout) unless
@@ -114,8 +121,8 @@ impl From<RunError<RedisError>> for RedisStoreError {
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// use actix_passkeys::store::redis::{bb8_redis, RedisChallengeStore};
-/// use bb8_redis::{bb8, RedisConnectionManager};
+/// use actix_passkeys::store::redis::RedisChallengeStore;
+/// use bb8_redis::{bb8, RedisConnectionManager}; // bb8-redis 0.24
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// // Your own pool, e.g. shared with other Redis users of the app:
@@ -172,12 +179,15 @@ impl RedisChallengeStore {
         }
     }
 
-    /// Builds a pool for `url` (`redis://[:password@]host[:port][/db]`, `rediss://` with a TLS
-    /// feature of `redis`) with a [`DEFAULT_CONNECTION_TIMEOUT`] (2 s) connection timeout and
-    /// connection failures logged as warnings, and a store over it.
+    /// Builds a pool for `url` (`redis://[:password@]host[:port][/db]`, `rediss://` for TLS,
+    /// see the [module docs](self#tls)) with a [`DEFAULT_CONNECTION_TIMEOUT`] (2 s) connection
+    /// timeout and connection failures logged as warnings, checks that Redis answers a `PING`
+    /// on one connection, and returns a store over the pool.
     ///
-    /// Connections are made lazily: this succeeds while Redis is down (requests then get 503
-    /// until it is up). It fails only for a malformed URL.
+    /// An unreachable Redis is an error here ([`RedisStoreError::Redis`] naming the cause, or
+    /// [`RedisStoreError::Timeout`] when nothing answers within the timeout), as with the
+    /// Diesel stores' `connect`; use [`connect_lazily`](Self::connect_lazily) for an app that
+    /// may start before Redis.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), actix_passkeys::store::redis::RedisStoreError> {
@@ -191,11 +201,33 @@ impl RedisChallengeStore {
     /// ```
     pub async fn connect(url: &str) -> Result<Self, RedisStoreError> {
         let manager = RedisConnectionManager::new(url).map_err(RedisStoreError::Redis)?;
+        let checked = tokio::time::timeout(DEFAULT_CONNECTION_TIMEOUT, async {
+            let mut conn = manager.connect().await?;
+            manager.is_valid(&mut conn).await
+        })
+        .await;
+        match checked {
+            Ok(Ok(())) => Ok(Self::over(manager)),
+            Ok(Err(e)) => Err(RedisStoreError::Redis(e)),
+            Err(_) => Err(RedisStoreError::Timeout(DEFAULT_CONNECTION_TIMEOUT)),
+        }
+    }
+
+    /// [`connect`](Self::connect) without the check: connections are made when needed, so
+    /// this succeeds while Redis is down (requests then get 503 until it is up). It fails only
+    /// for a malformed URL.
+    pub fn connect_lazily(url: &str) -> Result<Self, RedisStoreError> {
+        RedisConnectionManager::new(url)
+            .map(Self::over)
+            .map_err(RedisStoreError::Redis)
+    }
+
+    fn over(manager: RedisConnectionManager) -> Self {
         let pool = bb8::Pool::builder()
             .connection_timeout(DEFAULT_CONNECTION_TIMEOUT)
             .error_sink(Box::new(LogErrorSink))
             .build_unchecked(manager);
-        Ok(Self::new(pool))
+        Self::new(pool)
     }
 
     /// Prefix of every key this store writes. Default: [`DEFAULT_KEY_PREFIX`]

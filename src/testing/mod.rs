@@ -11,7 +11,8 @@
 //! [`hooks::FrozenClock`](crate::hooks::FrozenClock).
 //!
 //! [`RacingCredentialStore`] holds counter updates at a barrier so that a test of concurrent
-//! sign-ins reaches the store's compare-and-swap on purpose.
+//! sign-ins reaches the store's compare-and-swap on purpose; [`RacingChallengeStore`] holds
+//! challenge takes so that concurrent finishes of one state reach the single-use `take` together.
 
 mod authenticator;
 pub mod conformance;
@@ -19,5 +20,5 @@ mod race;
 
 pub use self::{
     authenticator::{AssertionSpec, SoftAuthenticator, SoftAuthenticatorError},
-    race::RacingCredentialStore,
+    race::{RacingChallengeStore, RacingCredentialStore},
 };

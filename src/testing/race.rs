@@ -1,4 +1,5 @@
-//! A credential store wrapper that makes counter races reach the compare-and-swap on purpose.
+//! Store wrappers that make races reach the store's atomic step on purpose: counter updates
+//! reach the compare-and-swap, and challenge takes reach the single-use `take` together.
 
 use std::{
     future::Future,
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     model::{Credential, UsageUpdate},
-    store::CredentialStore,
+    store::{ChallengeRecord, ChallengeStore, CredentialStore},
 };
 
 /// Wraps a [`CredentialStore`] and holds every
@@ -55,6 +56,23 @@ struct GateState {
 }
 
 impl Gate {
+    fn new(parties: usize) -> Arc<Self> {
+        Arc::new(Self {
+            parties,
+            state: Mutex::new(GateState::default()),
+        })
+    }
+
+    /// Counts one call that got through: `applied` if the wrapped store did what was asked.
+    fn count(&self, applied: bool) {
+        let mut state = self.lock();
+        if applied {
+            state.applied += 1;
+        } else {
+            state.refused += 1;
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, GateState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -88,10 +106,7 @@ impl<C> RacingCredentialStore<C> {
     pub fn new(inner: C, parties: usize) -> Self {
         Self {
             inner,
-            gate: Arc::new(Gate {
-                parties,
-                state: Mutex::new(GateState::default()),
-            }),
+            gate: Gate::new(parties),
         }
     }
 
@@ -147,12 +162,7 @@ impl<C: CredentialStore> CredentialStore for RacingCredentialStore<C> {
         // created (not when polled) must not get ahead of the barrier.
         let result = self.inner.update_usage(update).await;
         if let Ok(applied) = &result {
-            let mut state = self.gate.lock();
-            if *applied {
-                state.applied += 1;
-            } else {
-                state.refused += 1;
-            }
+            self.gate.count(*applied);
         }
         result
     }
@@ -181,5 +191,87 @@ impl<C: CredentialStore> CredentialStore for RacingCredentialStore<C> {
         credential_id: &[u8],
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
         self.inner.delete(user_id, credential_id)
+    }
+}
+
+/// Wraps a [`ChallengeStore`] and holds every [`take`](ChallengeStore::take) at a barrier
+/// until `parties` of them have arrived; then all are let through at once, and the barrier
+/// stays open.
+///
+/// Many finishes of one state then call the wrapped store's `take` together, so a test that
+/// sees exactly one of them get the record proves the store's `take` is atomic under real
+/// contention, not that the requests happened to run one after another. The counts
+/// ([`arrived`](Self::arrived), [`found`](Self::found), [`missed`](Self::missed)) let the
+/// test prove that every request reached `take` and that the losers found nothing there.
+/// `put` is not held.
+///
+/// If fewer than `parties` takes ever arrive, the held ones wait forever: put a timeout
+/// around the test.
+///
+/// ```
+/// use actix_passkeys::{store::memory::MemoryChallengeStore, testing::RacingChallengeStore};
+///
+/// let store = RacingChallengeStore::new(MemoryChallengeStore::new(), 64);
+/// // Passkeys::builder(config, credentials, store.clone()) …, then 64 finishes of one state.
+/// assert_eq!((store.arrived(), store.found(), store.missed()), (0, 0, 0));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RacingChallengeStore<S> {
+    inner: S,
+    gate: Arc<Gate>,
+}
+
+impl<S> RacingChallengeStore<S> {
+    /// Wraps `inner`; the first `parties` `take` calls wait for each other.
+    pub fn new(inner: S, parties: usize) -> Self {
+        Self {
+            inner,
+            gate: Gate::new(parties),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// How many `take` calls reached the barrier so far.
+    pub fn arrived(&self) -> usize {
+        self.gate.lock().arrived
+    }
+
+    /// How many `take` calls the wrapped store answered with a record.
+    pub fn found(&self) -> usize {
+        self.gate.lock().applied
+    }
+
+    /// How many `take` calls the wrapped store answered with nothing: the losers of the race.
+    pub fn missed(&self) -> usize {
+        self.gate.lock().refused
+    }
+}
+
+impl<S: ChallengeStore> ChallengeStore for RacingChallengeStore<S> {
+    type Error = S::Error;
+
+    fn put(
+        &self,
+        handle: &str,
+        record: ChallengeRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.put(handle, record)
+    }
+
+    async fn take(&self, handle: &str) -> Result<Option<ChallengeRecord>, Self::Error> {
+        self.gate.arrive().await;
+        let result = self.inner.take(handle).await;
+        if let Ok(found) = &result {
+            self.gate.count(found.is_some());
+        }
+        result
+    }
+
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
     }
 }

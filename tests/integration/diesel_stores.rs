@@ -366,6 +366,26 @@ mod sqlite {
         assert_eq!(app.get("/me").await.body["credentialId"], id);
     }
 
+    /// A file that cannot be opened is a clear `Connect` error from every `connect`.
+    #[actix_rt::test]
+    async fn connect_names_a_file_that_cannot_be_opened() {
+        use actix_passkeys::store::diesel::DieselStoreError;
+        let (dir, _) = temp_db();
+        let path = dir.path().join("missing-dir").join("p.db");
+        let path = path.to_str().unwrap();
+        let err = sqlite::connect(path).await.unwrap_err();
+        assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
+        assert!(
+            err.to_string().to_lowercase().contains("unable to open"),
+            "{err}"
+        );
+        assert!(err.is_unavailable());
+        let err = SqliteCredentialStore::connect(path).await.unwrap_err();
+        assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
+        let err = SqliteChallengeStore::connect(path).await.unwrap_err();
+        assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
+    }
+
     #[actix_rt::test]
     async fn challenge_records_live_through_the_grace_period() {
         let (_dir, path) = temp_db();
@@ -388,22 +408,148 @@ mod pg {
 
     use actix_passkeys::{
         store::{
-            diesel::pg::{self, PgChallengeStore, PgCredentialStore, MIGRATIONS},
+            diesel::{
+                pg::{self, PgChallengeStore, PgCredentialStore, MIGRATIONS},
+                DieselStoreError,
+            },
             memory::{MemoryChallengeStore, MemoryCredentialStore},
         },
         Passkeys,
     };
     use actix_web::{http::StatusCode, test as atest, App};
     use diesel::{Connection as _, RunQueryDsl as _};
-    use diesel_async::{
-        async_connection_wrapper::AsyncConnectionWrapper,
-        pooled_connection::AsyncDieselConnectionManager, AsyncPgConnection,
-    };
+    use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
     use diesel_migrations::MigrationHarness as _;
     use serde_json::{json, Value};
 
     use super::*;
     use crate::fixtures::{config, PgDatabase};
+
+    /// A server that accepts connections and never answers: `connect` gives up after its
+    /// timeout instead of hanging.
+    #[actix_rt::test]
+    async fn a_silent_database_is_a_timeout_not_a_hang() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "postgres://postgres@{}/test",
+            listener.local_addr().unwrap()
+        );
+        let started = Instant::now();
+        let err = pg::connect(&url).await.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(listener);
+    }
+
+    /// `sslmode` and `connect` over TLS against the local server, whose certificate is
+    /// Debian's self-signed "snakeoil" one for `localhost`: untrusted by the system roots.
+    #[cfg(feature = "postgres-tls")]
+    mod tls {
+        use super::*;
+
+        const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+        /// Whether the session of a connection from `pool` runs over TLS.
+        async fn session_uses_tls(pool: &pg::PgPool) -> bool {
+            #[derive(diesel::QueryableByName)]
+            struct Ssl {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                ssl: bool,
+            }
+            let mut conn = pool.get().await.unwrap();
+            let row: Ssl = diesel_async::RunQueryDsl::get_result(
+                diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
+                &mut *conn,
+            )
+            .await
+            .unwrap();
+            row.ssl
+        }
+
+        /// The certificate is verified under every TLS mode: one that does not name the host
+        /// connected to (`127.0.0.1`; it names `localhost`) is a clear `Connect` error, and
+        /// `prefer` does not fall back to plain TCP after it. (This machine's system store
+        /// holds the snakeoil certificate itself, so an unknown issuer cannot be shown with
+        /// this server; a wrong name fails the same verification.)
+        #[actix_rt::test]
+        async fn a_certificate_that_fails_verification_is_refused_in_every_tls_mode() {
+            for mode in ["require", "verify-full", "prefer"] {
+                let url = format!("postgres://postgres@127.0.0.1:5432/test?sslmode={mode}");
+                let err = pg::connect(&url).await.unwrap_err();
+                assert!(matches!(err, DieselStoreError::Connect(_)), "{mode}: {err}");
+                assert!(err.to_string().contains("certificate"), "{mode}: {err}");
+            }
+        }
+
+        /// With the server's certificate as `sslrootcert`, `verify-full` connects over TLS
+        /// when the URL names the host the certificate is for, and not otherwise; `disable`
+        /// connects in plain TCP.
+        #[actix_rt::test]
+        async fn verify_full_checks_the_chain_and_the_host_name() {
+            assert!(std::path::Path::new(SNAKEOIL).exists(), "{SNAKEOIL}");
+            let trusted = format!(
+                "postgres://postgres@localhost:5432/test?hostaddr=127.0.0.1\
+                 &sslmode=verify-full&sslrootcert={SNAKEOIL}"
+            );
+            let pool = pg::connect(&trusted).await.unwrap();
+            assert!(session_uses_tls(&pool).await);
+            let wrong_host = format!(
+                "postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full&sslrootcert={SNAKEOIL}"
+            );
+            let err = pg::connect(&wrong_host).await.unwrap_err();
+            assert!(err.to_string().contains("certificate"), "{err}");
+            let plain = pg::connect("postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+                .await
+                .unwrap();
+            assert!(!session_uses_tls(&plain).await);
+        }
+
+        /// The migration runner connects as the stores do: a `verify-full` URL migrates over
+        /// TLS, and the stores work on it.
+        #[actix_rt::test]
+        async fn migrations_and_stores_run_over_tls() {
+            let db = PgDatabase::create().await;
+            let url = format!(
+                "postgres://postgres@localhost:5432/{}?hostaddr=127.0.0.1\
+                 &sslmode=verify-full&sslrootcert={SNAKEOIL}",
+                db.name
+            );
+            assert_eq!(
+                pg::run_migrations(&url).await.unwrap(),
+                migration_count("postgres")
+            );
+            let store = PgCredentialStore::connect(&url).await.unwrap();
+            assert!(session_uses_tls(store.pool()).await);
+            assert_eq!(store.get(b"none").await.unwrap(), None);
+        }
+
+        /// A TLS mode against a server that speaks no TLS at all is a clear error, not a hang.
+        #[actix_rt::test]
+        async fn tls_to_a_server_without_tls_is_a_clear_error() {
+            // A listener that answers PostgreSQL's SSLRequest with `N` (no TLS) and closes.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+                while let Ok((mut socket, _)) = listener.accept().await {
+                    let mut request = [0u8; 8];
+                    if socket.read_exact(&mut request).await.is_ok() {
+                        let _ = socket.write_all(b"N").await;
+                    }
+                }
+            });
+            let url = format!("postgres://postgres@{addr}/test?sslmode=require");
+            let started = Instant::now();
+            let err = pg::connect(&url).await.unwrap_err();
+            assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
+            assert!(started.elapsed() < Duration::from_secs(3));
+            server.abort();
+        }
+    }
 
     type SyncPg = AsyncConnectionWrapper<AsyncPgConnection>;
 
@@ -567,15 +713,24 @@ mod pg {
     async fn unreachable_database_is_503_quickly() {
         let url = dead_url();
         let started = Instant::now();
-        assert!(pg::connect(&url).await.unwrap_err().is_unavailable());
+        let err = pg::connect(&url).await.unwrap_err();
+        assert!(err.is_unavailable());
+        assert!(
+            matches!(err, DieselStoreError::Connect(_)) && err.to_string().contains("refused"),
+            "connect names the cause: {err}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "{:?}",
             started.elapsed()
         );
+        let err = PgCredentialStore::connect(&url).await.unwrap_err();
+        assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
+        let err = PgChallengeStore::connect(&url).await.unwrap_err();
+        assert!(matches!(err, DieselStoreError::Connect(_)), "{err}");
         assert!(pg::run_migrations(&url).await.is_err());
 
-        let lazy = || pg::pool_builder().build_unchecked(AsyncDieselConnectionManager::new(&url));
+        let lazy = || pg::pool(&url, |b| b);
         let creds = Passkeys::new(
             config().build().unwrap(),
             PgCredentialStore::new(lazy()),

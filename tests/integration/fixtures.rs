@@ -409,9 +409,11 @@ impl Resp {
     }
 
     #[track_caller]
+    /// Asserts a 200 (not merely any 2xx: a 204 where a body is due is a defect) and returns
+    /// the JSON body.
     pub fn assert_ok(&self) -> &Value {
         assert!(
-            self.status.is_success(),
+            self.status == actix_web::http::StatusCode::OK,
             "{} {}",
             self.status,
             String::from_utf8_lossy(&self.raw)
@@ -608,4 +610,27 @@ macro_rules! backend_tests {
             }
         )*
     };
+}
+
+/// A challenge store that is down: every call fails with "challenge store full" (a cause that
+/// must stay in the log, never in the answer).
+pub struct DownChallengeStore;
+
+impl actix_passkeys::store::ChallengeStore for DownChallengeStore {
+    type Error = std::io::Error;
+
+    async fn put(
+        &self,
+        _: &str,
+        _: actix_passkeys::store::ChallengeRecord,
+    ) -> Result<(), std::io::Error> {
+        Err(std::io::Error::other("challenge store full"))
+    }
+
+    async fn take(
+        &self,
+        _: &str,
+    ) -> Result<Option<actix_passkeys::store::ChallengeRecord>, std::io::Error> {
+        Err(std::io::Error::other("challenge store full"))
+    }
 }

@@ -1,13 +1,15 @@
 //! In-process fuzzing of sign-in that reaches signature verification: valid, correctly signed
 //! assertions for a registered credential, mutated field by field (`fuzz/fuzz_targets/mutator.rs`,
 //! the same mutator the cargo-fuzz `assertion` target uses), each finished against a fresh
-//! state.
+//! state, on a service with one configured top origin and one with none (so `crossOrigin` is
+//! decided against both configurations).
 //!
 //! Oracles: no panic; every refusal is a 4xx with one of the codes written out below; a case
-//! with a mutation a verifier must refuse never signs in; a refused case changes no stored
-//! credential. Also asserted: the run reached every decision branch of webauthn-rs-core's
-//! `authenticate_single_credential` listed in `REQUIRED_BRANCHES` (so it does get past parsing
-//! into verification), and it signed in at least once.
+//! with a value a verifier must refuse never signs in; a case whose mutations are all neutral
+//! (or none) signs in; a refused case changes no stored credential. Also asserted: the run
+//! reached every decision branch of webauthn-rs-core's `authenticate_single_credential` listed
+//! in `REQUIRED_BRANCHES` (so it does get past parsing into verification), and at least
+//! `MIN_SIGN_IN_SHARE` of its cases were neutral ones that had to sign in.
 //!
 //! Budget: `PASSKEYS_FUZZ_CASES` cases (default 2000) or `PASSKEYS_FUZZ_SECS` seconds when set
 //! (CI runs a time-boxed step). The seed is `PASSKEYS_FUZZ_SEED` or the clock; it is printed,
@@ -30,6 +32,15 @@ use actix_passkeys::{
 use serde_json::{json, Value};
 
 use crate::fixtures::{config, unb64, ORIGIN};
+
+/// The first service's one top origin: `crossOrigin: true` signs in only with it as
+/// `topOrigin`. Every fourth case goes to a second service over the same credential store that
+/// configures none, where every `crossOrigin: true` is refused.
+const TOP_ORIGIN: &str = "https://shop.example.net";
+
+/// The least share of cases that must be neutral (and so sign in): a verifier that refused
+/// everything would fail the must-sign-in oracle on them.
+const MIN_SIGN_IN_SHARE: f64 = 0.05;
 
 #[path = "../../fuzz/fuzz_targets/mutator.rs"]
 mod mutator;
@@ -106,7 +117,7 @@ fn branch(e: &PasskeyError) -> String {
 }
 
 #[actix_rt::test]
-async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch() {
+async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifier_branch() {
     let seed = seed();
     eprintln!("assertion fuzz: PASSKEYS_FUZZ_SEED={seed}");
     let cases: usize = std::env::var("PASSKEYS_FUZZ_CASES")
@@ -121,6 +132,11 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
 
     let creds = MemoryCredentialStore::new();
     let passkeys = Passkeys::new(
+        config().top_origin(TOP_ORIGIN).build().unwrap(),
+        creds.clone(),
+        MemoryChallengeStore::new(),
+    );
+    let without_top_origins = Passkeys::new(
         config().build().unwrap(),
         creds.clone(),
         MemoryChallengeStore::new(),
@@ -151,10 +167,16 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
 
     let mut reached: BTreeMap<String, usize> = BTreeMap::new();
     let mut mutations: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
     let mut run = 0;
     while deadline.map_or(run < cases, |d| Instant::now() < d) {
         run += 1;
-        let begin = start(&passkeys).await;
+        let (service, top_origins): (_, &[&str]) = if run % 4 == 0 {
+            (&without_top_origins, &[])
+        } else {
+            (&passkeys, &[TOP_ORIGIN])
+        };
+        let begin = start(service).await;
         let challenge = begin["publicKey"]["challenge"].as_str().unwrap().to_owned();
         let mut before = creds.get(&credential_id).await.unwrap().unwrap();
         if before.sign_count == u32::MAX {
@@ -175,6 +197,7 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
             auth: &auth,
             rp_id_hash: rp_id_hash.clone(),
             origin: ORIGIN,
+            top_origins,
             challenge: &challenge,
             credential_id: credential_id.clone(),
             user_handle: user_handle.clone(),
@@ -186,11 +209,12 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
         for m in &case.applied {
             *mutations.entry(m).or_default() += 1;
         }
+        let expect = format!("{:?}", case.expect);
         let body = json!({ "credential": case.credential, "state": begin["state"] });
         let outcome = match serde_json::from_value(body) {
             // The route answers a body that does not parse with 400 `invalid_request`.
             Err(_) => Err("invalid_request".to_owned()),
-            Ok(input) => match passkeys.finish_authentication(input).await {
+            Ok(input) => match service.finish_authentication(input).await {
                 Ok(result) => {
                     assert_eq!(result.user_id, "fuzz");
                     Ok(())
@@ -214,19 +238,29 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
             },
         };
         let after = creds.get(&credential_id).await.unwrap().unwrap();
+        let verdict = if outcome.is_ok() {
+            "signed in"
+        } else {
+            "refused"
+        };
+        *expected.entry(format!("{expect} {verdict}")).or_default() += 1;
         match outcome {
             Ok(()) => {
                 assert!(
-                    !case.must_fail,
-                    "seed {seed} case {run}: a damaged assertion signed in: {:?} (input {input:?})",
-                    case.applied
+                    !case.must_fail(),
+                    "seed {seed} case {run}: a damaged assertion signed in: {:?}, refused because \
+                     {:?} (input {input:?})",
+                    case.applied,
+                    case.refused_because
                 );
                 *reached.entry("ok".to_owned()).or_default() += 1;
             }
             Err(branch) => {
                 assert!(
-                    case.applied.iter().any(|m| *m != "none"),
-                    "seed {seed} case {run}: the unmutated, valid assertion was refused: {branch}"
+                    !case.must_sign_in(),
+                    "seed {seed} case {run}: an assertion with only neutral mutations {:?} was \
+                     refused: {branch} (input {input:?})",
+                    case.applied
                 );
                 assert_eq!(
                     after, before,
@@ -239,6 +273,15 @@ async fn mutated_signed_assertions_never_sign_in_and_reach_every_verifier_branch
     }
     eprintln!("assertion fuzz: {run} cases; mutations {mutations:?}");
     eprintln!("assertion fuzz: outcomes {reached:?}");
+    eprintln!("assertion fuzz: expected {expected:?}");
+    let sign_ins = expected
+        .get("SignIn signed in")
+        .copied()
+        .unwrap_or_default();
+    assert!(
+        sign_ins as f64 >= MIN_SIGN_IN_SHARE * run as f64,
+        "seed {seed}: only {sign_ins} of {run} cases were neutral"
+    );
     for b in REQUIRED_BRANCHES {
         assert!(
             reached.contains_key(*b),

@@ -58,6 +58,7 @@ macro_rules! route_suite {
             device_names_refuse_bidi_and_invisible_characters,
             long_authenticator_names_are_cut_to_fit,
             resident_key_required_refuses_a_non_discoverable_credential,
+            resident_key_required_accepts_an_absent_credprops_report_as_unknown,
             backup_state_and_last_use_refresh_on_sign_in,
             malformed_requests_get_the_envelope,
             store_outage_is_503,

@@ -2,8 +2,15 @@
 //! from a valid body for a fresh state (a fresh registration, with its own challenge, or a fresh
 //! assertion) and damages one field. Whatever arrives, the answer is never a 5xx (and never a
 //! panic), every non-2xx answer is the JSON error envelope with one of the codes written out
-//! below for its route, and a damaged response never signs in or registers (unless the damaged
-//! field is one the ceremony does not read, listed below).
+//! below for its route, and a damaged response never signs in or registers unless the damaged
+//! field is one the ceremony does not read (listed below) or, for a registration's unsigned
+//! `clientDataJSON` and `attestationObject`, the damaged value still means the original
+//! (`registration_means_the_original`: same type, challenge, origin and crossOrigin; same fmt,
+//! attStmt, rpIdHash, UP/UV/AT, credential id and COSE key). Besides random JSON, flipped bytes
+//! and truncations, the damage sets client data members to near variants (an origin with a path,
+//! another challenge, `crossOrigin: true`...) and flips bytes inside the attestation object's
+//! authenticator data with the CBOR around it intact, so the registration checks themselves are
+//! exercised, not only the parsers.
 //!
 //! The seed varies per run and is printed; `PASSKEYS_PROPTEST_SEED=<seed>` replays a run.
 
@@ -53,7 +60,68 @@ enum Damage {
     FlipByte(usize, usize, u8),
     Truncate(usize, usize),
     Whole(Value),
+    /// A `clientDataJSON` member set to one of its near variants (`CLIENT_DATA_VARIANTS`), the
+    /// JSON re-encoded (so it stays valid).
+    ClientData(usize, usize),
+    /// A byte flipped inside one region of the authenticator data (`AUTH_DATA_REGIONS`): the
+    /// attestation object's `authData`, re-encoded as CBOR, or an assertion's
+    /// `authenticatorData`.
+    AuthData(usize, usize, u8),
 }
+
+/// Near variants of each client data member (`None`: the member is removed). Each is refused
+/// unless it means the original value (the padded challenge, a missing `crossOrigin`).
+const CLIENT_DATA_VARIANTS: &[(&str, &[Option<&str>])] = &[
+    (
+        "type",
+        &[
+            Some("\"webauthn.get\""),
+            Some("\"webauthn.create \""),
+            Some("\"WEBAUTHN.CREATE\""),
+            Some("\"\""),
+            None,
+        ],
+    ),
+    (
+        "challenge",
+        &[
+            Some("\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\""),
+            Some("CHALLENGE="),
+            Some("CHALLENGE+A"),
+            Some("CHALLENGE-1"),
+            Some("\"\""),
+            None,
+        ],
+    ),
+    (
+        "origin",
+        &[
+            Some("\"http://localhost:8080/\""),
+            Some("\"http://localhost:8080/path\""),
+            Some("\"http://LOCALHOST:8080\""),
+            Some("\"http://localhost:8080?x=1\""),
+            Some("\"http://localhost:8081\""),
+            Some("\"https://localhost:8080\""),
+            Some("\"http://evil.localhost:8080\""),
+            None,
+        ],
+    ),
+    (
+        "crossOrigin",
+        &[Some("true"), Some("\"false\""), Some("false"), None],
+    ),
+];
+
+/// Regions of authenticator data, as (start, length); the last runs to the end.
+const AUTH_DATA_REGIONS: &[(usize, usize)] = &[
+    (0, 32),          // rpIdHash
+    (32, 1),          // flags
+    (33, 4),          // signCount
+    (37, 16),         // AAGUID
+    (53, 2),          // credentialIdLength
+    (55, 16),         // credentialId (the soft authenticator's are 16 bytes)
+    (71, usize::MAX), // credentialPublicKey, extensions
+];
 
 const FIELDS: &[&str] = &[
     "/credential/id",
@@ -77,7 +145,74 @@ fn damage() -> impl Strategy<Value = Damage> {
             .prop_map(|(f, i, x)| Damage::FlipByte(f, i, x)),
         (0..FIELDS.len(), any::<usize>()).prop_map(|(f, n)| Damage::Truncate(f, n)),
         any_json().prop_map(Damage::Whole),
+        (0..CLIENT_DATA_VARIANTS.len(), any::<usize>()).prop_map(|(m, v)| Damage::ClientData(m, v)),
+        (0..AUTH_DATA_REGIONS.len(), any::<usize>(), 1..=255u8)
+            .prop_map(|(r, i, x)| Damage::AuthData(r, i, x)),
     ]
+}
+
+fn decode(v: &Value) -> Option<Vec<u8>> {
+    base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        v.as_str()?,
+    )
+    .ok()
+}
+
+/// Sets one client data member to a near variant; `CHALLENGE` in a variant stands for the
+/// original challenge text.
+fn set_client_data(body: &mut Value, member: usize, variant: usize) {
+    let Some(slot) = body.pointer_mut("/credential/response/clientDataJSON") else {
+        return;
+    };
+    let Some(Ok(Value::Object(mut cd))) = decode(slot).map(|b| serde_json::from_slice(&b)) else {
+        return;
+    };
+    let (key, variants) = CLIENT_DATA_VARIANTS[member];
+    let challenge = cd["challenge"].as_str().unwrap_or_default().to_owned();
+    match variants[variant % variants.len()] {
+        None => {
+            cd.remove(key);
+        }
+        Some(v) if v.starts_with("CHALLENGE") => {
+            cd.insert(key.into(), json!(v.replacen("CHALLENGE", &challenge, 1)));
+        }
+        Some(v) => {
+            cd.insert(key.into(), serde_json::from_str(v).unwrap());
+        }
+    }
+    *slot = json!(b64(&serde_json::to_vec(&cd).unwrap()));
+}
+
+/// Flips a byte inside one region of the authenticator data: the attestation object's
+/// `authData` (the CBOR around it re-encoded), else the assertion's `authenticatorData`.
+fn flip_auth_data(body: &mut Value, region: usize, i: usize, x: u8) {
+    let flip = |data: &mut Vec<u8>| {
+        let (start, len) = AUTH_DATA_REGIONS[region];
+        let end = start.saturating_add(len).min(data.len());
+        if start < end {
+            data[start + i % (end - start)] ^= x;
+        }
+    };
+    if let Some(slot) = body.pointer_mut("/credential/response/attestationObject") {
+        let Some(Ok(serde_cbor_2::Value::Map(mut att))) =
+            decode(slot).map(|b| serde_cbor_2::from_slice::<serde_cbor_2::Value>(&b))
+        else {
+            return;
+        };
+        let key = serde_cbor_2::Value::Text("authData".into());
+        if let Some(serde_cbor_2::Value::Bytes(data)) = att.get_mut(&key) {
+            flip(data);
+        }
+        *slot = json!(b64(
+            &serde_cbor_2::to_vec(&serde_cbor_2::Value::Map(att)).unwrap()
+        ));
+    } else if let Some(slot) = body.pointer_mut("/credential/response/authenticatorData") {
+        if let Some(mut data) = decode(slot) {
+            flip(&mut data);
+            *slot = json!(b64(&data));
+        }
+    }
 }
 
 fn apply(body: &mut Value, d: Damage) {
@@ -116,6 +251,8 @@ fn apply(body: &mut Value, d: Damage) {
             }
         }
         Damage::Whole(v) => *body = v,
+        Damage::ClientData(m, v) => set_client_data(body, m, v),
+        Damage::AuthData(r, i, x) => flip_auth_data(body, r, i, x),
     }
 }
 
@@ -154,13 +291,142 @@ const AUTHENTICATION_UNREAD: &[&str] = &[
     "/deviceName",
 ];
 
-/// A flipped byte inside the registration's attestation object or client data: with
-/// attestation `none` nothing signs them, so a flip in, say, the AAGUID, a flag bit the ceremony
-/// accepts or an unknown client data key is indistinguishable from a client that sent those
-/// bytes. (In an assertion both are signed: no such allowance there.)
-fn unsigned_byte(d: &Damage) -> bool {
-    matches!(d, Damage::FlipByte(f, _, _) if matches!(FIELDS[*f],
-        "/credential/response/attestationObject" | "/credential/response/clientDataJSON"))
+/// A registration's `clientDataJSON` and `attestationObject` are not signed with attestation
+/// `none`: a damaged value is indistinguishable from a client that sent it, so it may register
+/// when it still means the original. The fields it is judged on here.
+const REGISTRATION_SEMANTIC: &[&str] = &[
+    "/credential/response/clientDataJSON",
+    "/credential/response/attestationObject",
+];
+
+/// The base64url decoder a response's fields are read with (padding optional, strict
+/// trailing bits, as webauthn-rs-proto's `Base64<UrlSafe, Unpadded>`).
+fn decode_field(v: Option<&Value>) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    base64::Engine::decode(
+        &GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+        ),
+        v?.as_str()?,
+    )
+    .ok()
+}
+
+/// What a registration's client data means to the ceremony.
+#[derive(PartialEq)]
+struct ClientDataMeaning {
+    type_: Value,
+    challenge: Vec<u8>,
+    /// The text: origins are compared exactly.
+    origin: Value,
+    /// Absent is `false`.
+    cross_origin: bool,
+    /// Read only when cross-origin.
+    top_origin: Option<Value>,
+}
+
+fn client_data_meaning(body: &Value) -> Option<ClientDataMeaning> {
+    let bytes = decode_field(body.pointer("/credential/response/clientDataJSON"))?;
+    let Value::Object(cd) = serde_json::from_slice(&bytes).ok()? else {
+        return None;
+    };
+    let cross_origin = match cd.get("crossOrigin") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return None,
+    };
+    Some(ClientDataMeaning {
+        type_: cd.get("type")?.clone(),
+        challenge: decode_field(cd.get("challenge"))?,
+        origin: cd.get("origin")?.clone(),
+        cross_origin,
+        top_origin: cross_origin.then(|| cd.get("topOrigin").cloned()).flatten(),
+    })
+}
+
+/// Authenticator data as a registration reads it: the rpIdHash, flags, attested credential
+/// data (credential id, COSE key) and, with ED, one extensions map; trailing bytes are ignored
+/// (webauthn-rs-core's parser).
+struct AuthData {
+    rp_id_hash: Vec<u8>,
+    flags: u8,
+    credential_id: Vec<u8>,
+    public_key: serde_cbor_2::Value,
+}
+
+fn cbor_item(bytes: &[u8]) -> Option<(serde_cbor_2::Value, &[u8])> {
+    let mut de = serde_cbor_2::Deserializer::from_slice(bytes);
+    let v = <serde_cbor_2::Value as serde::Deserialize>::deserialize(&mut de).ok()?;
+    Some((v, &bytes[de.byte_offset()..]))
+}
+
+fn parse_auth_data(d: &[u8]) -> Option<AuthData> {
+    const AT: u8 = 0x40;
+    const ED: u8 = 0x80;
+    let flags = *d.get(32)?;
+    if flags & AT == 0 {
+        return None;
+    }
+    let len = u16::from_be_bytes([*d.get(53)?, *d.get(54)?]) as usize;
+    let credential_id = d.get(55..55 + len)?.to_vec();
+    let (public_key, rest) = cbor_item(&d[55 + len..])?;
+    if flags & ED != 0 {
+        let (serde_cbor_2::Value::Map(_), _) = cbor_item(rest)? else {
+            return None;
+        };
+    }
+    Some(AuthData {
+        rp_id_hash: d[..32].to_vec(),
+        flags,
+        credential_id,
+        public_key,
+    })
+}
+
+/// What a registration's attestation object means to the ceremony: its members other than
+/// `authData`, and the parsed `authData`.
+fn attestation_meaning(body: &Value) -> Option<(Vec<(String, serde_cbor_2::Value)>, AuthData)> {
+    let bytes = decode_field(body.pointer("/credential/response/attestationObject"))?;
+    let serde_cbor_2::Value::Map(att) = serde_cbor_2::from_slice(&bytes).ok()? else {
+        return None;
+    };
+    let mut others = Vec::new();
+    let mut auth_data = None;
+    for (k, v) in att {
+        match (k, v) {
+            (serde_cbor_2::Value::Text(k), serde_cbor_2::Value::Bytes(d)) if k == "authData" => {
+                auth_data = Some(parse_auth_data(&d)?);
+            }
+            (serde_cbor_2::Value::Text(k), v) => others.push((k, v)),
+            _ => return None,
+        }
+    }
+    Some((others, auth_data?))
+}
+
+/// Whether a registration body damaged in `clientDataJSON` or `attestationObject` still means
+/// the original `valid` one, so it could legitimately register: the same client data meaning
+/// (type, challenge, origin, crossOrigin, topOrigin); the same attestation members (fmt,
+/// attStmt); authenticator data with the same rpIdHash, credential id and COSE key, UP, UV
+/// (policy required) and AT set. The signCount, AAGUID, BE/BS, RFU bits and extensions are
+/// the authenticator's to report, so they are free.
+fn registration_means_the_original(valid: &Value, damaged: &Value) -> bool {
+    const UP: u8 = 0x01;
+    const UV: u8 = 0x04;
+    let same_client_data =
+        client_data_meaning(damaged).is_some_and(|d| Some(d) == client_data_meaning(valid));
+    let same_attestation = match (attestation_meaning(valid), attestation_meaning(damaged)) {
+        (Some((o_members, o)), Some((d_members, d))) => {
+            o_members == d_members
+                && d.rp_id_hash == o.rp_id_hash
+                && d.flags & (UP | UV) == UP | UV
+                && d.credential_id == o.credential_id
+                && d.public_key == o.public_key
+        }
+        _ => false,
+    };
+    same_client_data && same_attestation
 }
 
 /// The damaged field, when the damage changed anything: `Some("")` for the whole body.
@@ -168,6 +434,15 @@ fn changed_field(before: &Value, after: &Value, d: &Damage) -> Option<&'static s
     let f = match d {
         Damage::Whole(_) => return (before != after).then_some(""),
         Damage::Replace(f, _) | Damage::FlipByte(f, _, _) | Damage::Truncate(f, _) => FIELDS[*f],
+        Damage::ClientData(..) => "/credential/response/clientDataJSON",
+        Damage::AuthData(..)
+            if before
+                .pointer("/credential/response/attestationObject")
+                .is_some() =>
+        {
+            "/credential/response/attestationObject"
+        }
+        Damage::AuthData(..) => "/credential/response/authenticatorData",
     };
     (before.pointer(f) != after.pointer(f)).then_some(f)
 }
@@ -208,7 +483,7 @@ fn assert_sane(r: &Resp, input: &Value, allowed: &[&str]) {
 }
 
 #[actix_rt::test]
-async fn generated_finish_bodies_never_5xx() {
+async fn damaged_finish_bodies_never_5xx_nor_succeed_unless_they_mean_the_original() {
     let ctx = Ctx::<Memory>::new().await;
     let mut app = ctx.app().await;
     let mut alice = SoftAuthenticator::new(ORIGIN).unwrap();
@@ -227,6 +502,7 @@ async fn generated_finish_bodies_never_5xx() {
     let strategy = damage();
     let n = cases();
     let mut successes = 0;
+    let mut damaged_successes: std::collections::BTreeMap<&str, usize> = Default::default();
     for i in 0..2 * n {
         let d = strategy.new_tree(&mut runner).unwrap().current();
         let registering = i % 2 == 0;
@@ -258,15 +534,21 @@ async fn generated_finish_bodies_never_5xx() {
             assert!(
                 !r.status.is_success()
                     || unread.contains(&field)
-                    || (registering && unsigned_byte(&d)),
+                    || (registering
+                        && REGISTRATION_SEMANTIC.contains(&field)
+                        && registration_means_the_original(&valid, &body)),
                 "seed {seed} case {i}: a body damaged at `{field}` succeeded on {path}: {body}"
             );
         }
         if r.status.is_success() {
             successes += 1;
+            if let Some(field) = changed {
+                *damaged_successes.entry(field).or_default() += 1;
+            }
             // A sign-in replaced the session; keep registering as alice.
             app.signup("alice").await;
         }
     }
+    eprintln!("properties: {successes} of {} bodies succeeded; damaged ones by field: {damaged_successes:?}", 2 * n);
     assert!(successes < 2 * n, "damage must make most bodies fail");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_passkeys::{
     store::CredentialStore as _,
-    testing::{RacingCredentialStore, SoftAuthenticator},
+    testing::{RacingChallengeStore, RacingCredentialStore, SoftAuthenticator},
     Passkeys,
 };
 use actix_web::http::StatusCode;
@@ -59,24 +59,53 @@ async fn begin_over_http(client: &mut Client, user: Option<&str>) -> Value {
 
 /// Item 1: one assertion (one state) finished 64 times at once over 64 connections to a
 /// 4-worker server → exactly one 200, 63 × 400 `challenge_not_found`, no 5xx; the counter
-/// advances once.
+/// advances once. The challenge store is wrapped in a [`RacingChallengeStore`] that holds every
+/// `take` until all 64 have arrived, so the 64 takes meet the store's single-use `take`
+/// together: the test tells a race from a queue (all 64 must arrive, one finds the record and
+/// 63 find nothing there, not earlier).
 pub async fn one_state_finished_64_times_over_http_signs_in_once<B: Backend>() {
+    const N: usize = 64;
     on_threads(|| async {
         let ctx = Ctx::<B>::new().await;
-        let passkeys = ctx.builder(config().build().unwrap()).build().unwrap();
-        let server = serve(passkeys, ctx.sessions.clone(), 4);
-        let mut owner = Client::new(server.addr);
+        // Enrol and begin through a server over the plain stores (registration takes a
+        // challenge too, which must not count as one of the racing takes).
+        let plain = serve(
+            ctx.builder(config().build().unwrap()).build().unwrap(),
+            ctx.sessions.clone(),
+            1,
+        );
+        let mut owner = Client::new(plain.addr);
         let (mut auth, id) = enrol_over_http(&mut owner, "alice").await;
+        let begin = begin_over_http(&mut owner, None).await;
+        plain.stop().await;
 
-        let mut browser = Client::new(server.addr);
-        let begin = begin_over_http(&mut browser, None).await;
+        let racing = RacingChallengeStore::new(ctx.challenges.clone(), N);
+        let passkeys =
+            Passkeys::builder(config().build().unwrap(), ctx.creds.clone(), racing.clone())
+                .clock(ctx.clock.clone())
+                .audit(ctx.audit.clone())
+                .build()
+                .unwrap();
+        let server = serve(passkeys, ctx.sessions.clone(), 4);
+        let browser = Client::new(server.addr);
         let credential = auth.sign_in(&begin["publicKey"]).await.unwrap();
         let body = json!({ "credential": credential, "state": begin["state"] });
-        let requests = (0..64).map(|_| browser.post_bytes(FINISH, &body)).collect();
+        let requests = (0..N).map(|_| browser.post_bytes(FINISH, &body)).collect();
         let resps = tokio::time::timeout(Duration::from_secs(60), browser.post_at_once(requests))
             .await
-            .expect("64 finishes answered within 60 s");
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} of {N} finishes reached take within 60 s",
+                    racing.arrived()
+                )
+            });
 
+        assert_eq!(racing.arrived(), N, "every finish reached the store's take");
+        assert_eq!(
+            (racing.found(), racing.missed()),
+            (1, N - 1),
+            "one take found the record, the losers found nothing in the store"
+        );
         let winners: Vec<_> = resps
             .iter()
             .filter(|r| r.status == StatusCode::OK)

@@ -836,28 +836,6 @@ pub async fn malformed_requests_get_the_envelope<B: Backend>() {
         .assert_error(405, "invalid_request");
 }
 
-/// A challenge store that is down.
-struct DownChallengeStore;
-
-impl actix_passkeys::store::ChallengeStore for DownChallengeStore {
-    type Error = std::io::Error;
-
-    async fn put(
-        &self,
-        _: &str,
-        _: actix_passkeys::store::ChallengeRecord,
-    ) -> Result<(), std::io::Error> {
-        Err(std::io::Error::other("challenge store full"))
-    }
-
-    async fn take(
-        &self,
-        _: &str,
-    ) -> Result<Option<actix_passkeys::store::ChallengeRecord>, std::io::Error> {
-        Err(std::io::Error::other("challenge store full"))
-    }
-}
-
 pub async fn store_outage_is_503<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let passkeys = actix_passkeys::Passkeys::new(
@@ -1254,6 +1232,41 @@ pub async fn long_authenticator_names_are_cut_to_fit<B: Backend>() {
     let name = stored(&ctx, &id).await.unwrap().device_name;
     assert_eq!(name.chars().count(), 64, "{name}");
     assert!(long.replace('\u{202E}', "").starts_with(&name));
+}
+
+/// Resident key `required` with no `credProps` report: the credential registers, recorded as
+/// `discoverable: None` (unknown). The options told the client `requireResidentKey: true` and
+/// `residentKey: "required"`, and a client that cannot create a discoverable credential fails
+/// the ceremony itself (WebAuthn §5.1.3); refusing an absent report would lock out clients that
+/// do not implement `credProps`. This pins the documented behaviour of `ResidentKey::Required`.
+pub async fn resident_key_required_accepts_an_absent_credprops_report_as_unknown<B: Backend>() {
+    let ctx = Ctx::<B>::new().await;
+    let passkeys = ctx
+        .builder(
+            config()
+                .resident_key(actix_passkeys::policy::ResidentKey::Required)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    app.signup("alice").await;
+    let begin = app.post_empty("/auth/passkeys/register/begin").await;
+    assert_eq!(
+        begin.assert_ok()["publicKey"]["authenticatorSelection"]["requireResidentKey"],
+        true
+    );
+    let mut body = app.registration(&mut authenticator(), None).await;
+    body["credential"]["clientExtensionResults"] = json!({});
+    let id = app
+        .post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_ok()["credentialId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(stored(&ctx, &id).await.unwrap().discoverable, None);
 }
 
 /// Resident key `required`: the options say so, and a credential the client reports as not

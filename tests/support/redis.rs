@@ -2,7 +2,7 @@
 //! removing what a test wrote.
 #![allow(dead_code, unreachable_pub)]
 
-use actix_passkeys::store::redis::bb8_redis::redis::{self, Commands as _};
+use bb8_redis::redis::{self, Commands as _};
 
 /// The test Redis: `REDIS_URL`, default the local one.
 pub fn url() -> String {

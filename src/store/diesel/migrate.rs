@@ -1,11 +1,28 @@
-//! Embedded migrations and their runners (re-exported as `pg::run_migrations` and
-//! `sqlite::run_migrations`).
+//! Embedded migrations and their runners (re-exported as `pg::run_migrations[_with]` and
+//! `sqlite::run_migrations[_with]`).
+//!
+//! The runners apply the shipped SQL (`migrations/<backend>`, the same files the diesel CLI
+//! and [`MIGRATIONS`](pg::MIGRATIONS) use) with the table names of a [`Tables`]. Under the
+//! default names a migration's version is the shipped one (`20250101000000`, …), so databases
+//! migrated by earlier releases or by the CLI are current. Under other names each version gets
+//! a suffix ([`Tables::version_tag`]), so several sets of tables can live in one database
+//! and each is migrated once.
 //!
 //! The runners use a blocking connection on Tokio's blocking pool, never diesel-async's
 //! `AsyncMigrationHarness`, which panics on actix-web's current-thread runtime; so they are safe
 //! to await inside `#[actix_web::main]`.
 
-use std::{error::Error, fmt};
+use std::{borrow::Cow, error::Error, fmt};
+
+use diesel::{
+    backend::Backend as DieselBackend,
+    connection::BoxableConnection,
+    migration::{
+        self, Migration, MigrationMetadata, MigrationName, MigrationSource, MigrationVersion,
+    },
+};
+
+use super::tables::Tables;
 
 /// Why running the migrations failed.
 #[derive(Debug)]
@@ -39,6 +56,107 @@ impl Error for MigrationError {
     }
 }
 
+/// A shipped migration: its directory name, `up.sql` and `down.sql`.
+type Shipped = (&'static str, &'static str, &'static str);
+
+/// The shipped migrations of `migrations/$dir`, in order: every backend ships the same
+/// directories (a test checks the list against each).
+macro_rules! shipped {
+    ($dir:literal) => {
+        shipped!($dir: "2025-01-01-000000_create_passkeys", "2026-12-01-000000_bind_and_hash_challenges")
+    };
+    ($dir:literal: $($name:literal),+) => {
+        &[$((
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $name, "/up.sql")),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $name, "/down.sql")),
+        )),+]
+    };
+}
+
+/// One shipped migration under the names of a [`Tables`].
+struct Renamed {
+    name: String,
+    version: String,
+    up: String,
+    down: String,
+}
+
+impl fmt::Display for Renamed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl MigrationName for Renamed {
+    fn version(&self) -> MigrationVersion<'_> {
+        MigrationVersion::from(self.version.as_str())
+    }
+}
+
+impl MigrationMetadata for Renamed {}
+
+impl<DB: DieselBackend> Migration<DB> for Renamed {
+    fn run(&self, conn: &mut dyn BoxableConnection<DB>) -> migration::Result<()> {
+        Ok(conn.batch_execute(&self.up)?)
+    }
+
+    fn revert(&self, conn: &mut dyn BoxableConnection<DB>) -> migration::Result<()> {
+        Ok(conn.batch_execute(&self.down)?)
+    }
+
+    fn metadata(&self) -> &dyn MigrationMetadata {
+        self
+    }
+
+    fn name(&self) -> &dyn MigrationName {
+        self
+    }
+}
+
+/// The shipped migrations of a backend, renamed for a [`Tables`].
+struct Source {
+    shipped: &'static [Shipped],
+    tables: Tables,
+}
+
+impl Source {
+    fn renamed(&self) -> Vec<Renamed> {
+        self.shipped
+            .iter()
+            .map(|(name, up, down)| {
+                // diesel's version of a directory: the part before `_`, without dashes.
+                let date = name.split('_').next().unwrap_or(name).replace('-', "");
+                let (version, up, down) = if self.tables.is_default() {
+                    (date, Cow::Borrowed(*up), Cow::Borrowed(*down))
+                } else {
+                    (
+                        format!("{date}_{}", self.tables.version_tag()),
+                        Cow::Owned(self.tables.rename_in(up)),
+                        Cow::Owned(self.tables.rename_in(down)),
+                    )
+                };
+                Renamed {
+                    name: (*name).to_owned(),
+                    version,
+                    up: up.into_owned(),
+                    down: down.into_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl<DB: DieselBackend> MigrationSource<DB> for Source {
+    fn migrations(&self) -> migration::Result<Vec<Box<dyn Migration<DB>>>> {
+        Ok(self
+            .renamed()
+            .into_iter()
+            .map(|m| Box::new(m) as Box<dyn Migration<DB>>)
+            .collect())
+    }
+}
+
 /// Runs `f` on Tokio's blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, MigrationError> + Send + 'static,
@@ -50,16 +168,20 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(feature = "postgres")]
 pub(crate) mod pg {
-    use diesel::{Connection as _, RunQueryDsl as _};
+    use diesel::RunQueryDsl as _;
     use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
     use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
 
-    use super::{blocking, MigrationError};
+    use super::{blocking, MigrationError, Shipped, Source};
+    use crate::store::diesel::Tables;
 
-    /// The PostgreSQL migrations (`migrations/postgres`), for apps that run them with their own
-    /// harness.
+    /// The PostgreSQL migrations (`migrations/postgres`) under the default table names, for
+    /// apps that run them with their own harness.
     pub const MIGRATIONS: EmbeddedMigrations =
         diesel_migrations::embed_migrations!("migrations/postgres");
+
+    /// The shipped SQL, renamed by [`run_migrations_with`].
+    pub(crate) const SHIPPED: &[Shipped] = shipped!("postgres");
 
     /// Key of the advisory lock held while migrating, so concurrent starts migrate once.
     const LOCK_KEY: i64 = 0x7061_7373_6b65_7973; // "passkeys"
@@ -78,15 +200,41 @@ pub(crate) mod pg {
     /// # }
     /// ```
     pub async fn run_migrations(url: &str) -> Result<usize, MigrationError> {
+        run_migrations_with(url, &Tables::default()).await
+    }
+
+    /// [`run_migrations`] for the tables `tables` names (give the stores the same
+    /// [`Tables`]).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use actix_passkeys::store::diesel::{pg, Tables};
+    /// let tables = Tables::with_prefix("auth_")?;
+    /// pg::run_migrations_with("postgres://app@localhost/app", &tables).await?;
+    /// let pool = pg::connect("postgres://app@localhost/app").await?;
+    /// let credentials = pg::PgCredentialStore::new(pool.clone()).with_tables(&tables);
+    /// let challenges = pg::PgChallengeStore::new(pool).with_tables(&tables);
+    /// # let _ = (credentials, challenges);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_migrations_with(url: &str, tables: &Tables) -> Result<usize, MigrationError> {
         let url = url.to_owned();
+        let source = Source {
+            shipped: SHIPPED,
+            tables: tables.clone(),
+        };
         blocking(move || {
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            // The stores' own connection setup, so the URL's `sslmode` holds here too.
+            let conn = tokio::runtime::Handle::current()
+                .block_on(crate::store::diesel::pg_connect::establish(&url))
                 .map_err(MigrationError::Connect)?;
+            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
             diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
                 .execute(&mut conn)
                 .map_err(|e| MigrationError::Run(Box::new(e)))?;
             let ran = conn
-                .run_pending_migrations(MIGRATIONS)
+                .run_pending_migrations(source)
                 .map(|v| v.len())
                 .map_err(MigrationError::Run);
             let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
@@ -107,12 +255,16 @@ pub(crate) mod sqlite {
     use diesel::{connection::SimpleConnection as _, Connection as _, SqliteConnection};
     use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
 
-    use super::{blocking, MigrationError};
+    use super::{blocking, MigrationError, Shipped, Source};
+    use crate::store::diesel::Tables;
 
-    /// The SQLite migrations (`migrations/sqlite`), for apps that run them with their own
-    /// harness.
+    /// The SQLite migrations (`migrations/sqlite`) under the default table names, for apps that
+    /// run them with their own harness.
     pub const MIGRATIONS: EmbeddedMigrations =
         diesel_migrations::embed_migrations!("migrations/sqlite");
+
+    /// The shipped SQL, renamed by [`run_migrations_with`].
+    pub(crate) const SHIPPED: &[Shipped] = shipped!("sqlite");
 
     /// Applies the pending SQLite migrations to the database file at `path` (created if
     /// missing; a `sqlite://` prefix is accepted) and returns how many ran; `Ok(0)` when the
@@ -128,8 +280,28 @@ pub(crate) mod sqlite {
     /// # }
     /// ```
     pub async fn run_migrations(path: &str) -> Result<usize, MigrationError> {
+        run_migrations_with(path, &Tables::default()).await
+    }
+
+    /// [`run_migrations`] for the tables `tables` names (give the stores the same
+    /// [`Tables`]).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use actix_passkeys::store::diesel::{sqlite, Tables};
+    /// let tables = Tables::new("webauthn_keys", "webauthn_ceremonies")?;
+    /// sqlite::run_migrations_with("app.db", &tables).await?;
+    /// let pool = sqlite::connect("app.db").await?;
+    /// let credentials = sqlite::SqliteCredentialStore::new(pool.clone()).with_tables(&tables);
+    /// let challenges = sqlite::SqliteChallengeStore::new(pool).with_tables(&tables);
+    /// # let _ = (credentials, challenges);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_migrations_with(path: &str, tables: &Tables) -> Result<usize, MigrationError> {
         let path = crate::store::diesel::sqlite::file_path(path).to_owned();
-        blocking(move || retry_while_locked(|| migrate_once(&path), LOCK_PAUSE)).await
+        let tables = tables.clone();
+        blocking(move || retry_while_locked(|| migrate_once(&path, &tables), LOCK_PAUSE)).await
     }
 
     /// How often a run that found the database locked is retried, and how long it waits.
@@ -166,14 +338,18 @@ pub(crate) mod sqlite {
         cause.contains("database is locked")
     }
 
-    fn migrate_once(path: &str) -> Result<usize, MigrationError> {
+    fn migrate_once(path: &str, tables: &Tables) -> Result<usize, MigrationError> {
+        let source = Source {
+            shipped: SHIPPED,
+            tables: tables.clone(),
+        };
         let mut conn = SqliteConnection::establish(path).map_err(MigrationError::Connect)?;
         conn.batch_execute(crate::store::diesel::sqlite::PRAGMAS)
             .map_err(|e| MigrationError::Run(Box::new(e)))?;
         // One write transaction around the whole run: processes starting together migrate
         // one after the other (busy_timeout), never twice.
         let ran = conn
-            .immediate_transaction(|conn| conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()))
+            .immediate_transaction(|conn| conn.run_pending_migrations(source).map(|v| v.len()))
             .map_err(MigrationError::Run)?;
         if ran > 0 {
             log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
@@ -185,6 +361,68 @@ pub(crate) mod sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn versions<DB: DieselBackend>(source: &impl MigrationSource<DB>) -> Vec<String> {
+        let mut v: Vec<String> = source
+            .migrations()
+            .unwrap()
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The runner applies every shipped directory, and under the default names with the
+    /// versions `MIGRATIONS` and the diesel CLI record (so databases migrated before stay
+    /// current); under other names every version differs.
+    fn runner_ships_the_directories_with_their_versions<DB: DieselBackend>(
+        dir: &str,
+        shipped: &'static [Shipped],
+        embedded: &impl MigrationSource<DB>,
+    ) {
+        let on_disk = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count();
+        assert_eq!(shipped.len(), on_disk, "migrations/{dir}");
+        let default = Source {
+            shipped,
+            tables: Tables::default(),
+        };
+        assert_eq!(versions::<DB>(&default), versions(embedded));
+        for (m, (_, up, down)) in default.renamed().iter().zip(shipped) {
+            assert_eq!((m.up.as_str(), m.down.as_str()), (*up, *down));
+        }
+        let other = Source {
+            shipped,
+            tables: Tables::with_prefix("x_").unwrap(),
+        };
+        for (v, d) in versions::<DB>(&other).iter().zip(versions::<DB>(&default)) {
+            assert!(v.starts_with(&format!("{d}_")) && v.len() <= 50, "{v}");
+        }
+        assert!(other.renamed().iter().all(|m| m.up.contains("x_passkey_")));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_runner_ships_the_directories_with_their_versions() {
+        runner_ships_the_directories_with_their_versions::<::diesel::pg::Pg>(
+            "postgres",
+            pg::SHIPPED,
+            &pg::MIGRATIONS,
+        );
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_runner_ships_the_directories_with_their_versions() {
+        runner_ships_the_directories_with_their_versions::<::diesel::sqlite::Sqlite>(
+            "sqlite",
+            sqlite::SHIPPED,
+            &sqlite::MIGRATIONS,
+        );
+    }
 
     /// Each error says which step failed and keeps the database's own error as its source.
     #[actix_rt::test]

@@ -1,0 +1,185 @@
+//! The names of the two tables, for apps whose database already has a table of that name or
+//! that keep several sets side by side.
+
+/// The table names the Diesel stores and their migrations use: by default
+/// `passkey_credentials` and `passkey_challenges`.
+///
+/// Give the same `Tables` to the migration runner and to both stores
+/// (`run_migrations_with`, `with_tables`): the runner creates the tables (and their indexes,
+/// named after them) under these names, the stores query them.
+///
+/// ```
+/// use actix_passkeys::store::diesel::Tables;
+///
+/// let tables = Tables::with_prefix("auth_")?;
+/// assert_eq!(tables.credentials(), "auth_passkey_credentials");
+/// assert_eq!(tables.challenges(), "auth_passkey_challenges");
+/// let tables = Tables::new("webauthn_keys", "webauthn_ceremonies")?;
+/// assert_eq!(tables.credentials(), "webauthn_keys");
+/// assert!(Tables::new("keys; DROP TABLE users", "x").is_err());
+/// # Ok::<(), actix_passkeys::store::diesel::TableNameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tables {
+    credentials: String,
+    challenges: String,
+}
+
+/// The default credentials table.
+const CREDENTIALS: &str = "passkey_credentials";
+/// The default challenges table.
+const CHALLENGES: &str = "passkey_challenges";
+
+/// The longest name accepted: PostgreSQL truncates identifiers at 63 bytes, and the longest
+/// index name is the challenges table's name and `_expires_at_idx` (15 bytes).
+pub const MAX_TABLE_NAME_LEN: usize = 48;
+
+/// Why a table name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, derive_more::Display, derive_more::Error)]
+#[non_exhaustive]
+pub enum TableNameError {
+    /// Not a plain lower-case SQL identifier (`[a-z_][a-z0-9_]*`), so it could not be used
+    /// unquoted on both backends.
+    #[display("a table name must match [a-z_][a-z0-9_]*")]
+    NotAnIdentifier,
+    /// Longer than [`MAX_TABLE_NAME_LEN`] bytes.
+    #[display("a table name is at most {MAX_TABLE_NAME_LEN} bytes")]
+    TooLong,
+    /// Both tables were given the same name.
+    #[display("the credentials and challenges tables need different names")]
+    SameName,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            credentials: CREDENTIALS.to_owned(),
+            challenges: CHALLENGES.to_owned(),
+        }
+    }
+}
+
+fn check(name: &str) -> Result<(), TableNameError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(TableNameError::NotAnIdentifier);
+    }
+    if name.len() > MAX_TABLE_NAME_LEN {
+        return Err(TableNameError::TooLong);
+    }
+    Ok(())
+}
+
+impl Tables {
+    /// Tables with these names (each a lower-case identifier of at most
+    /// [`MAX_TABLE_NAME_LEN`] bytes, the two different).
+    pub fn new(credentials: &str, challenges: &str) -> Result<Self, TableNameError> {
+        check(credentials)?;
+        check(challenges)?;
+        if credentials == challenges {
+            return Err(TableNameError::SameName);
+        }
+        Ok(Self {
+            credentials: credentials.to_owned(),
+            challenges: challenges.to_owned(),
+        })
+    }
+
+    /// The default names with `prefix` in front: `<prefix>passkey_credentials` and
+    /// `<prefix>passkey_challenges`.
+    pub fn with_prefix(prefix: &str) -> Result<Self, TableNameError> {
+        Self::new(
+            &format!("{prefix}{CREDENTIALS}"),
+            &format!("{prefix}{CHALLENGES}"),
+        )
+    }
+
+    /// The credentials table.
+    pub fn credentials(&self) -> &str {
+        &self.credentials
+    }
+
+    /// The challenges table.
+    pub fn challenges(&self) -> &str {
+        &self.challenges
+    }
+
+    /// Whether these are the default names.
+    pub(crate) fn is_default(&self) -> bool {
+        self.credentials == CREDENTIALS && self.challenges == CHALLENGES
+    }
+
+    /// `sql` (a shipped migration, written for the default names) for these names. Index
+    /// names start with their table's name, so they follow.
+    pub(crate) fn rename_in(&self, sql: &str) -> String {
+        sql.replace(CREDENTIALS, &self.credentials)
+            .replace(CHALLENGES, &self.challenges)
+    }
+
+    /// What tells these tables' migrations apart from the default ones' in
+    /// `__diesel_schema_migrations`: the first 8 bytes of the SHA-256 of both names, in hex.
+    pub(crate) fn version_tag(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(format!("{}\n{}", self.credentials, self.challenges));
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only plain identifiers are accepted: a name is written into SQL unquoted.
+    #[test]
+    fn table_names_must_be_plain_identifiers() {
+        for bad in [
+            "",
+            "1table",
+            "Passkeys",
+            "pk-creds",
+            "pk creds",
+            "a;drop table x",
+            "a\"b",
+            "schema.table",
+            "ключи",
+        ] {
+            assert_eq!(
+                Tables::new(bad, "ok").unwrap_err(),
+                TableNameError::NotAnIdentifier,
+                "{bad:?}"
+            );
+            assert!(Tables::new("ok", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Tables::new(&"a".repeat(MAX_TABLE_NAME_LEN + 1), "b").unwrap_err(),
+            TableNameError::TooLong
+        );
+        assert!(Tables::new(&"a".repeat(MAX_TABLE_NAME_LEN), "b").is_ok());
+        assert_eq!(
+            Tables::new("same", "same").unwrap_err(),
+            TableNameError::SameName
+        );
+        assert!(Tables::with_prefix("Bad").is_err());
+    }
+
+    #[test]
+    fn migrations_are_renamed_and_tagged_per_name_pair() {
+        let default = Tables::default();
+        assert!(default.is_default());
+        let t = Tables::with_prefix("app_").unwrap();
+        assert!(!t.is_default());
+        assert_eq!(
+            t.rename_in("CREATE INDEX passkey_credentials_user_id_idx ON passkey_credentials"),
+            "CREATE INDEX app_passkey_credentials_user_id_idx ON app_passkey_credentials"
+        );
+        assert_eq!(t.version_tag().len(), 16);
+        assert_ne!(t.version_tag(), default.version_tag());
+        assert_ne!(
+            Tables::new("a", "b").unwrap().version_tag(),
+            Tables::new("b", "a").unwrap().version_tag()
+        );
+    }
+}
