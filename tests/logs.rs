@@ -102,7 +102,7 @@ fn secrets_in(v: &Value, out: &mut Vec<String>) {
 /// The ways a byte string can be written into a log line: standard base64 with and without
 /// padding, base64url, lower- and upper-case hex, and `{:?}` / `{:x?}` of the bytes.
 fn byte_renderings(bytes: &[u8]) -> Vec<String> {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     vec![
         STANDARD.encode(bytes),
         STANDARD_NO_PAD.encode(bytes),

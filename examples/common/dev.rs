@@ -60,20 +60,16 @@ pub(crate) fn secret_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let text = text.trim();
-            if text.len() < 64 || !text.len().is_multiple_of(2) {
+            if text.len() < 64 {
                 return Err(invalid());
             }
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("x"), 16).ok())
-                .collect::<Option<Vec<u8>>>()
-                .ok_or_else(invalid)
+            hex::decode(text).map_err(|_| invalid())
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {
             use rand::Rng as _;
             let mut secret = vec![0u8; 32];
             rand::rng().fill_bytes(&mut secret);
-            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex::encode(&secret);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]

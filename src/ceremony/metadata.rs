@@ -53,10 +53,7 @@ mod tests {
         let hex = vector["registration"]["attestationObject"]
             .as_str()
             .expect("attestationObject");
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-            .collect()
+        hex::decode(hex).expect("the fixture's hex")
     }
 
     #[test]

@@ -83,11 +83,7 @@ struct AuthenticationVector {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
-        .collect()
+    hex::decode(s).expect("the fixture's hex")
 }
 
 fn load(fixture: &str) -> Vector {

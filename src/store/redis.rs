@@ -262,13 +262,9 @@ impl RedisChallengeStore {
 
     /// The Redis key of `handle`: the prefix and the hex SHA-256 of the handle.
     fn key(&self, handle: &str) -> String {
-        let digest = super::handle_digest(handle);
         let mut key = String::with_capacity(self.prefix.len() + 64);
         key.push_str(&self.prefix);
-        for byte in digest {
-            key.push(char::from(HEX[usize::from(byte >> 4)]));
-            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
+        key.push_str(&hex::encode(super::handle_digest(handle)));
         key
     }
 
@@ -283,8 +279,6 @@ impl RedisChallengeStore {
         }
     }
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Redis TTL in whole seconds: the record's lifetime plus the grace, rounded up, at least 1.
 fn ttl_seconds(record: &ChallengeRecord) -> u64 {

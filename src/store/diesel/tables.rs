@@ -124,7 +124,7 @@ impl Tables {
     pub(crate) fn version_tag(&self) -> String {
         use sha2::{Digest as _, Sha256};
         let digest = Sha256::digest(format!("{}\n{}", self.credentials, self.challenges));
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..8])
     }
 }
 
