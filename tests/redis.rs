@@ -499,6 +499,33 @@ async fn rate_limit_budget_is_shared_between_instances() {
     assert!(clean(&prefix) >= 1);
 }
 
+/// The bucket script is sent by its SHA-1 (`EVALSHA`, `redis::Script`); a Redis that has lost
+/// its script cache (`SCRIPT FLUSH`, a restart, a failover) answers `NOSCRIPT`, and the limiter
+/// loads the script and goes on limiting, instead of failing open.
+#[actix_rt::test]
+async fn rate_limit_survives_a_flushed_script_cache() {
+    use actix_passkeys::rate_limit::{RateDecision, RateLimitBackend as _, RedisRateLimit};
+    let prefix = unique_prefix("rate-flush");
+    let limit = RedisRateLimit::new(redis_pool()).with_key_prefix(prefix.clone());
+    let now = chrono::Utc::now();
+    assert_eq!(
+        limit.take("client", 1, 0.001, now).await.unwrap(),
+        RateDecision::Allow
+    );
+    let mut conn = redis::Client::open(url())
+        .and_then(|c| c.get_connection())
+        .unwrap();
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut conn).unwrap();
+    assert!(
+        matches!(
+            limit.take("client", 1, 0.001, now).await.unwrap(),
+            RateDecision::Limit(_)
+        ),
+        "the same bucket, after the script was reloaded"
+    );
+    assert_eq!(clean(&prefix), 1);
+}
+
 fn redis_pool() -> actix_passkeys::store::redis::RedisPool {
     let manager = bb8_redis::RedisConnectionManager::new(url()).unwrap();
     bb8_redis::bb8::Pool::builder()

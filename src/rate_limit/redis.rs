@@ -6,7 +6,6 @@ use super::{RateDecision, RateLimitBackend};
 use crate::store::redis::{
     RedisChallengeStore, RedisPool, RedisStoreError, DEFAULT_OPERATION_TIMEOUT,
 };
-use bb8_redis::redis;
 use chrono::{DateTime, Utc};
 
 /// Token bucket in Redis: one hash per client key, updated atomically by a Lua script.
@@ -51,6 +50,9 @@ pub struct RedisRateLimit {
     pool: RedisPool,
     prefix: String,
     operation_timeout: Duration,
+    /// The bucket script: sent by its SHA-1 (`EVALSHA`), loaded once when Redis answers
+    /// `NOSCRIPT`.
+    script: redis::Script,
 }
 
 impl fmt::Debug for RedisRateLimit {
@@ -71,6 +73,7 @@ impl RedisRateLimit {
             pool,
             prefix: DEFAULT_RATE_LIMIT_PREFIX.to_owned(),
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            script: redis::Script::new(BUCKET_SCRIPT),
         }
     }
 
@@ -103,15 +106,12 @@ impl RateLimitBackend for RedisRateLimit {
         let key = format!("{}{key}", self.prefix);
         async move {
             let mut conn = this.pool.get().await.map_err(RedisStoreError::from)?;
-            // EVAL (Redis caches the compiled script by its hash).
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(BUCKET_SCRIPT)
-                .arg(1)
-                .arg(key)
+            let mut invocation = this.script.key(key);
+            invocation
                 .arg(burst)
                 .arg(per_second)
                 .arg(now.timestamp_millis());
-            let call = cmd.query_async::<u64>(&mut *conn);
+            let call = invocation.invoke_async::<u64>(&mut *conn);
             let wait_ms = match tokio::time::timeout(this.operation_timeout, call).await {
                 Ok(result) => result.map_err(RedisStoreError::Redis)?,
                 Err(_) => return Err(RedisStoreError::Timeout(this.operation_timeout)),
