@@ -170,7 +170,8 @@ pub fn attested_credential_id(attestation: &[u8]) -> Option<Vec<u8>> {
 
 /// Why an attestation object must not register (attestation `none`, policy UV required), or
 /// `None` when no rule the model knows refuses it: not a CBOR map; `fmt` not `"none"`;
-/// `authData` missing, with another rpIdHash, UP, UV or AT clear, no attested credential data
+/// `authData` missing, with another rpIdHash, UP, UV or AT clear, BS without BE (WebAuthn L3
+/// §7.1 step 17), no attested credential data
 /// (AAGUID, a length of at most 1023, the id, one CBOR item), or ED set without an extensions
 /// map after it. Whether a well-formed object registers also rests on its COSE key (a point on
 /// the curve, an allowed algorithm), which the model does not judge. A non-empty `attStmt`
@@ -197,6 +198,9 @@ pub fn must_not_register(attestation: &[u8]) -> Option<&'static str> {
     }
     if flags & 0x40 == 0 {
         return Some("AT clear");
+    }
+    if flags & 0x10 != 0 && flags & 0x08 == 0 {
+        return Some("BS set without BE");
     }
     let Some(len) = d
         .get(53..55)
