@@ -2,8 +2,13 @@
 //! input chooses (`mutator.rs`: flags, counter, rpIdHash, clientData fields, extension data,
 //! lengths, signature bytes, credential id, user handle, base64 text), each finished against a
 //! fresh usernameless state. Most inputs pass the signature check and reach the branch that
-//! decides them. Beyond "no panic": a case with a value a verifier must refuse never signs in, a
-//! case whose mutations are all neutral signs in, and every refusal is a 4xx.
+//! decides them. The oracle is `mutator::judge`, the in-process fuzzer's too: a case with a value
+//! a verifier must refuse never signs in, a case whose mutations are all neutral signs in, every
+//! refusal is a 4xx with the code its reasons decide and changes no credential. The credential
+//! is reset before every input (`mutator::reset`), so an input means the same whatever ran
+//! before it; the input's last bit begins the state username-first (bound to the owner) or
+//! usernameless. A failure prints the request body (keys and challenges are random per process,
+//! so the input alone replays the mutation choices, not the bytes).
 #![no_main]
 
 mod common;
@@ -39,50 +44,66 @@ fn signer() -> &'static (SoftAuthenticator, Vec<u8>) {
     })
 }
 
+/// The two registered credentials as stored right after registration (what [`mutator::reset`]
+/// returns to before every input): the owner's ("r") and another user's ("o").
+fn registered() -> &'static [actix_passkeys::store::Credential; 2] {
+    static REGISTERED: OnceLock<[actix_passkeys::store::Credential; 2]> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        let get = |auth: &SoftAuthenticator| {
+            let id = auth.credential_id().expect("id");
+            futures_executor::block_on(common::credentials().get(&id))
+                .ok()
+                .flatten()
+                .expect("registered")
+        };
+        [get(&signer().0), get(common::other_authenticator())]
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let (auth, rp_id_hash) = signer();
-    let (state, challenge) = common::authentication_state();
-    let id = auth.credential_id().expect("id");
-    let stored = futures_executor::block_on(common::credentials().get(&id))
-        .ok()
-        .flatten()
-        .map_or(0, |c| c.sign_count);
+    let other = common::other_authenticator();
+    let [owner_registered, other_registered] = registered();
+    // The input's last bit picks usernameless or username-first (bound to the owner, "r").
+    let username_first = data.last().is_some_and(|b| b & 1 == 1);
+    let (state, challenge) = common::authentication_state_for(username_first.then_some("r"));
+    let before = futures_executor::block_on(mutator::reset(common::credentials(), owner_registered));
+    let other_before = futures_executor::block_on(mutator::reset(common::credentials(), other_registered));
     let base = mutator::Base {
         auth,
         rp_id_hash: rp_id_hash.clone(),
         origin: common::ORIGIN,
         top_origins: &[common::TOP_ORIGIN],
         challenge: &challenge,
-        credential_id: id,
+        credential_id: before.credential_id.clone(),
         user_handle: auth.user_handle().expect("handle"),
-        stored_counter: stored,
+        stored_counter: before.sign_count,
+        username_first,
+        owner: "r",
+        other: mutator::Other {
+            auth: other,
+            credential_id: other_before.credential_id.clone(),
+            user_handle: other.user_handle().expect("handle"),
+            owner: "o",
+            stored_counter: other_before.sign_count,
+        },
     };
     let case = mutator::build(&base, data);
     let body = json!({ "credential": case.credential, "state": state });
-    match serde_json::from_value(body) {
-        Ok(input) => {
-            match futures_executor::block_on(common::service().finish_authentication(input)) {
-                Ok(_) => assert!(
-                    !case.must_fail(),
-                    "a damaged assertion signed in: {:?}, refused because {:?}",
-                    case.applied,
-                    case.refused_because
-                ),
-                Err(e) => {
-                    assert!(e.status().is_client_error(), "{} is not a 4xx", e.code());
-                    assert!(
-                        !case.must_sign_in(),
-                        "neutral {:?} refused: {}",
-                        case.applied,
-                        e.code()
-                    );
-                }
-            }
-        }
-        Err(e) => assert!(
-            !case.must_sign_in(),
-            "neutral {:?} does not parse: {e}",
-            case.applied
-        ),
+    let outcome: mutator::Outcome = match serde_json::from_value(body.clone()) {
+        Ok(input) => futures_executor::block_on(common::service().finish_authentication(input))
+            .map(|r| r.user_id)
+            .map_err(|e| (e.status().as_u16(), e.code().as_str().to_owned())),
+        Err(_) => Err((400, "invalid_request".to_owned())),
+    };
+    let stored = |c: &actix_passkeys::store::Credential| {
+        futures_executor::block_on(common::credentials().get(&c.credential_id)).ok().flatten()
+    };
+    let changed = [
+        ("r", stored(&before).as_ref() != Some(&before)),
+        ("o", stored(&other_before).as_ref() != Some(&other_before)),
+    ];
+    if let Err(failure) = mutator::judge(&case, &base, &outcome, &changed, &body) {
+        panic!("{failure}");
     }
 });

@@ -14,7 +14,11 @@
 //! one the verifier must refuse, else `SignIn` when every mutation is neutral (or none was
 //! applied), else `Either`. `Either` is left only where the outcome rests on the engine's
 //! leniency rather than on a rule: attested credential data (AT) in an assertion that happens
-//! to parse, and an extensions map with non-text keys. It never masks a refusal.
+//! to parse, an extensions map with non-text keys, and signed bytes after the authenticator
+//! data (webauthn-rs-core ignores them; no rule requires that). It never masks a refusal.
+//!
+//! [`judge`] is the one oracle both drivers apply, and [`reset`] puts the credential back to the
+//! same state before every input, so no case depends on the ones run before it.
 #![allow(dead_code)]
 
 use actix_passkeys::testing::SoftAuthenticator;
@@ -39,9 +43,41 @@ pub struct Base<'a> {
     pub challenge: &'a str,
     pub credential_id: Vec<u8>,
     pub user_handle: Vec<u8>,
-    /// The counter stored for the credential now.
+    /// The counter stored for the credential now ([`BASELINE_COUNTER`] after [`reset`]).
+    pub stored_counter: u32,
+    /// Whether the state was begun username-first (`userId` of the credential's owner): then a
+    /// missing user handle is fine, and an id that is not one of the owner's credentials is
+    /// refused like a bad signature (`assertion_verification_failed`), never
+    /// `credential_not_found`.
+    pub username_first: bool,
+    /// The credential's owner (the app user id a sign-in with it yields).
+    pub owner: &'a str,
+    /// A credential registered for another user, with its key (the bound-user rule's case).
+    pub other: Other<'a>,
+}
+
+/// Another user's registered credential: an assertion made with it is valid, but for its owner.
+pub struct Other<'a> {
+    pub auth: &'a SoftAuthenticator,
+    pub credential_id: Vec<u8>,
+    pub user_handle: Vec<u8>,
+    pub owner: &'a str,
+    /// The counter stored for it now ([`BASELINE_COUNTER`] after [`reset`]).
     pub stored_counter: u32,
 }
+
+/// The counter the credential is reset to before every input ([`reset`]), so a case never
+/// depends on the cases run before it (a sign-in with `u32::MAX` would refuse every later one).
+/// Not 0: a stored 0 turns the counter check off.
+pub const BASELINE_COUNTER: u32 = 1000;
+
+/// Every code a damaged assertion may get, written out (not `PasskeyError::CODES`).
+pub const ALLOWED_CODES: &[&str] = &[
+    "assertion_verification_failed",
+    "clone_detected",
+    "credential_not_found",
+    "invalid_request",
+];
 
 /// What the oracle may expect of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +98,10 @@ pub struct Case {
     pub applied: Vec<&'static str>,
     /// Why the case must be refused (empty unless `expect` is `Refused`).
     pub refused_because: Vec<&'static str>,
+    /// Why the outcome is left to the engine (see [`Expect::Either`]).
+    pub either: Vec<&'static str>,
+    /// Who a sign-in with it is for: the owner of the credential it names.
+    pub signs_in_as: String,
 }
 
 impl Case {
@@ -71,6 +111,121 @@ impl Case {
     pub fn must_sign_in(&self) -> bool {
         self.expect == Expect::SignIn
     }
+
+    /// The code a refusal of this case must carry, from its reasons and the order the checks
+    /// run in (`src/ceremony/authentication.rs`): the body's JSON layer and `id` = `rawId`
+    /// (`invalid_request`); the credential lookup (usernameless: `credential_not_found`;
+    /// username-first: `assertion_verification_failed`, so a finish cannot tell known from
+    /// unknown ids); then the user handle, origin and every engine check
+    /// (`assertion_verification_failed`); the counter is checked last, once the signature has
+    /// verified (`clone_detected`). A set only in one place: a counter that did not advance on
+    /// an `Either` case, where the engine's leniency about the unread bytes decides whether it
+    /// gets as far as the counter.
+    pub fn expected_codes(&self, username_first: bool) -> &'static [&'static str] {
+        const PARSE: &[&str] = &[
+            "id is not the base64url of rawId",
+            "a field that is not base64url",
+        ];
+        let only = |r: &[&str]| self.refused_because.iter().all(|why| r.contains(why));
+        let any = |r: &str| self.refused_because.contains(&r);
+        if self.refused_because.iter().any(|why| PARSE.contains(why)) {
+            &["invalid_request"]
+        } else if any("an unknown credential id") && !username_first {
+            &["credential_not_found"]
+        } else if only(&["the counter did not advance"]) && !self.refused_because.is_empty() {
+            if self.either.is_empty() {
+                &["clone_detected"]
+            } else {
+                &["clone_detected", "assertion_verification_failed"]
+            }
+        } else {
+            &["assertion_verification_failed"]
+        }
+    }
+}
+
+/// What the service answered: the signed-in user, or the refusal's status and code (a body
+/// that does not deserialize is the route's 400 `invalid_request`).
+pub type Outcome = Result<String, (u16, String)>;
+
+/// The one oracle of the `assertion` target and the in-process fuzzer: no 5xx; a refusal is a
+/// 4xx with the code its reasons decide ([`Case::expected_codes`], within [`ALLOWED_CODES`]);
+/// a `Refused` case never signs in; a `SignIn` case signs in, as the owner of the credential it
+/// names; an `Either` case signs in so or is refused as a bad assertion; no stored credential
+/// changes but the one signed in with (`changed`: each user's credential, whether it changed). The
+/// message names the case and carries the request `body`, so a failure can be replayed by
+/// sending that body (the keys and challenges are random per process, so the fuzz input alone
+/// does not reproduce the bytes).
+pub fn judge(
+    case: &Case,
+    base: &Base<'_>,
+    outcome: &Outcome,
+    changed: &[(&str, bool)],
+    body: &Value,
+) -> Result<(), String> {
+    let fail = |what: String| {
+        Err(format!(
+            "{what}; mutations {:?}, expected {:?} because {:?} (username-first: {}); body {body}",
+            case.applied, case.expect, case.refused_because, base.username_first
+        ))
+    };
+    // Only the credential signed in with may change.
+    let signed_in = outcome.as_ref().ok();
+    if let Some((user, _)) = changed
+        .iter()
+        .find(|(user, changed)| *changed && signed_in.is_none_or(|s| s != user))
+    {
+        return fail(format!(
+            "{user}'s stored credential changed (outcome {outcome:?})"
+        ));
+    }
+    match outcome {
+        Ok(user) if case.must_fail() => fail(format!("a damaged assertion signed in as {user}")),
+        Ok(user) if *user != case.signs_in_as => {
+            fail(format!("signed in as {user}, not {}", case.signs_in_as))
+        }
+        Ok(_) => Ok(()),
+        Err((status, code)) => {
+            let expected: &[&str] = match case.expect {
+                Expect::Refused => case.expected_codes(base.username_first),
+                Expect::Either => &["assertion_verification_failed"],
+                Expect::SignIn => return fail(format!("a neutral assertion was refused: {code}")),
+            };
+            if !(400..500).contains(status) {
+                fail(format!("{code} answered {status}, not a 4xx"))
+            } else if !ALLOWED_CODES.contains(&code.as_str()) || !expected.contains(&code.as_str())
+            {
+                fail(format!("refused with {code}, expected one of {expected:?}"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Puts the credential back to `registered` with [`BASELINE_COUNTER`] (a test-only step, done
+/// before every input) and returns it as stored now.
+pub async fn reset<C: actix_passkeys::store::CredentialStore>(
+    store: &C,
+    registered: &actix_passkeys::store::Credential,
+) -> actix_passkeys::store::Credential {
+    let id = &registered.credential_id;
+    let now = store.get(id).await.ok().flatten();
+    let now = now.unwrap_or_else(|| panic!("the fuzzed credential is gone"));
+    let update = actix_passkeys::store::UsageUpdate {
+        credential_id: id.clone(),
+        old_sign_count: now.sign_count,
+        new_sign_count: BASELINE_COUNTER,
+        backup_eligible: registered.backup_eligible,
+        backup_state: registered.backup_state,
+        used_at: now.last_used_at.unwrap_or(now.created_at),
+    };
+    assert!(
+        matches!(store.update_usage(&update).await, Ok(true)),
+        "could not reset the fuzzed credential"
+    );
+    let reset = store.get(id).await.ok().flatten();
+    reset.unwrap_or_else(|| panic!("the fuzzed credential is gone"))
 }
 
 /// Reads the fuzzer's choices; zeros once the input is exhausted.
@@ -181,8 +336,9 @@ enum Verdict {
 /// How the bytes after the counter (extensions and anything trailing) are read, modelled on
 /// webauthn-rs-core 0.6.2's `authenticator_data_parser`: with AT, attested credential data
 /// (AAGUID, a length of at most 1023, the id, one CBOR item); with ED, one CBOR item that must
-/// be a map of extension outputs (a text-keyed map); bytes after that are ignored (they are
-/// signed, so only the authenticator could have put them there).
+/// be a map of extension outputs (a text-keyed map). Bytes after that are `Either`: the engine
+/// ignores them (they are signed, so only the authenticator could have put them there), but no
+/// rule says a verifier must accept them, so the oracle does not require that leniency.
 fn after_counter(rest: &[u8], flags: u8) -> Verdict {
     let mut rest = rest;
     let mut verdict = Verdict::Neutral;
@@ -204,7 +360,8 @@ fn after_counter(rest: &[u8], flags: u8) -> Verdict {
     }
     if flags & ED != 0 {
         match cbor_item(rest) {
-            Some((serde_cbor_2::Value::Map(m), _)) => {
+            Some((serde_cbor_2::Value::Map(m), used)) => {
+                rest = &rest[used..];
                 if !m.keys().all(|k| matches!(k, serde_cbor_2::Value::Text(_))) {
                     verdict = Verdict::Either("an extensions map with non-text keys");
                 }
@@ -212,7 +369,12 @@ fn after_counter(rest: &[u8], flags: u8) -> Verdict {
             _ => return Verdict::Refuse("ED set without an extensions map"),
         }
     }
-    verdict
+    match verdict {
+        Verdict::Neutral if !rest.is_empty() => {
+            Verdict::Either("signed bytes after the authenticator data")
+        }
+        v => v,
+    }
 }
 
 /// One CBOR item at the start of `bytes` and the number of bytes it used (webauthn-rs-core's
@@ -414,7 +576,14 @@ pub fn build(base: &Base<'_>, input: &[u8]) -> Case {
             }
             13 => {
                 applied.push("credential_id");
-                match c.below(4) {
+                match c.below(5) {
+                    // The bound-user rule: another user's credential, signed with its key and
+                    // carrying its user handle (usernameless, a valid sign-in as that user).
+                    4 => {
+                        cred_id = base.other.credential_id.clone();
+                        user_handle = Some(base.other.user_handle.clone());
+                        counter = base.other.stored_counter.wrapping_add(1);
+                    }
                     0 => {
                         let i = c.below(cred_id.len().max(1));
                         if let Some(b) = cred_id.get_mut(i) {
@@ -456,13 +625,31 @@ pub fn build(base: &Base<'_>, input: &[u8]) -> Case {
     }
 
     // Every verdict is decided on the final values.
-    if user_handle.as_deref() != Some(base.user_handle.as_slice()) {
-        refused.push("not the owner's user handle (usernameless needs it)");
+    // The credential the assertion names, when it is a registered one: its key signs.
+    let is_other = cred_id == base.other.credential_id;
+    let (signer, signer_owner, owner_handle, stored_counter) = if is_other {
+        let o = &base.other;
+        (o.auth, o.owner, &o.user_handle, o.stored_counter)
+    } else {
+        (
+            base.auth,
+            base.owner,
+            &base.user_handle,
+            base.stored_counter,
+        )
+    };
+    match user_handle.as_deref() {
+        None if base.username_first => {}
+        None => refused.push("no user handle (usernameless needs it)"),
+        Some(h) if h != owner_handle.as_slice() => refused.push("not the owner's user handle"),
+        Some(_) => {}
     }
     if rp_id_hash != base.rp_id_hash {
         refused.push("another rpIdHash");
     }
-    if cred_id != base.credential_id {
+    if is_other && base.username_first {
+        refused.push("another user's credential (the state is bound to the owner)");
+    } else if !is_other && cred_id != base.credential_id {
         refused.push("an unknown credential id");
     }
     if id_text.as_ref().is_some_and(|id| *id != b64(&cred_id)) {
@@ -477,7 +664,7 @@ pub fn build(base: &Base<'_>, input: &[u8]) -> Case {
     if flags & BE == 0 {
         refused.push("BE 1 -> 0");
     }
-    if (counter > 0 || base.stored_counter > 0) && counter <= base.stored_counter {
+    if (counter > 0 || stored_counter > 0) && counter <= stored_counter {
         refused.push("the counter did not advance");
     }
     client_data_verdict(base, &client, &mut refused);
@@ -493,7 +680,7 @@ pub fn build(base: &Base<'_>, input: &[u8]) -> Case {
         Verdict::Either(why) => either.push(why),
     }
     let mut client_data = client.to_bytes(separator);
-    let mut signature = base.auth.sign(&auth_data, &client_data).unwrap_or_default();
+    let mut signature = signer.sign(&auth_data, &client_data).unwrap_or_default();
 
     if let Some(n) = truncate_auth {
         auth_data.truncate(n);
@@ -562,5 +749,7 @@ pub fn build(base: &Base<'_>, input: &[u8]) -> Case {
         expect,
         applied,
         refused_because: refused,
+        either,
+        signs_in_as: signer_owner.to_owned(),
     }
 }

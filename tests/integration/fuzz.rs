@@ -2,18 +2,24 @@
 //! assertions for a registered credential, mutated field by field (`fuzz/fuzz_targets/mutator.rs`,
 //! the same mutator the cargo-fuzz `assertion` target uses), each finished against a fresh
 //! state, on a service with one configured top origin and one with none (so `crossOrigin` is
-//! decided against both configurations).
+//! decided against both configurations), half of them begun username-first (the bound-user
+//! rules: another user's credential, an unknown id, a missing user handle).
 //!
-//! Oracles: no panic; every refusal is a 4xx with one of the codes written out below; a case
-//! with a value a verifier must refuse never signs in; a case whose mutations are all neutral
-//! (or none) signs in; a refused case changes no stored credential. Also asserted: the run
+//! Oracles: `mutator::judge`, the one the cargo-fuzz target applies too: no panic; every refusal
+//! is a 4xx with the code its reasons decide (`Case::expected_codes`, within the written-out
+//! `mutator::ALLOWED_CODES`); a case with a value a verifier must refuse never signs in; a case
+//! whose mutations are all neutral (or none) signs in as its owner; a refused case changes no
+//! stored credential. The credential is reset before every case (`mutator::reset`), so no case
+//! depends on those before it; another user's credential never changes. Also asserted: the run
 //! reached every decision branch of webauthn-rs-core's `authenticate_single_credential` listed
 //! in `REQUIRED_BRANCHES` (so it does get past parsing into verification), and at least
 //! `MIN_SIGN_IN_SHARE` of its cases were neutral ones that had to sign in.
 //!
 //! Budget: `PASSKEYS_FUZZ_CASES` cases (default 2000) or `PASSKEYS_FUZZ_SECS` seconds when set
-//! (CI runs a time-boxed step). The seed is `PASSKEYS_FUZZ_SEED` or the clock; it is printed,
-//! so a failure replays with `PASSKEYS_FUZZ_SEED=<seed>`.
+//! (CI runs a time-boxed step). The seed is `PASSKEYS_FUZZ_SEED` or the clock; it is printed.
+//! The seed replays the mutation choices, not the bytes: the authenticator's key and every
+//! challenge are random per run, so a failure that depends on those bytes may not recur. A
+//! failure therefore prints the seed, the case index, the fuzz input and the exact request body.
 
 use std::{
     collections::BTreeMap,
@@ -45,14 +51,6 @@ const MIN_SIGN_IN_SHARE: f64 = 0.05;
 #[path = "../../fuzz/fuzz_targets/mutator.rs"]
 mod mutator;
 
-/// The codes a damaged assertion may get (written out, not `ErrorCode::ALL`).
-const ALLOWED_CODES: &[&str] = &[
-    "assertion_verification_failed",
-    "clone_detected",
-    "credential_not_found",
-    "invalid_request",
-];
-
 /// Outcomes of `authenticate_single_credential` (and our checks before it) that the run must
 /// reach: the error variant's name, or `ok`.
 const REQUIRED_BRANCHES: &[&str] = &[
@@ -67,6 +65,14 @@ const REQUIRED_BRANCHES: &[&str] = &[
     "clone_detected",
     "refused_before_engine",
     "credential_not_found",
+];
+
+/// The bound-user refusals the run must reach (usernameless and username-first).
+const REQUIRED_REASONS: &[&str] = &[
+    "another user's credential (the state is bound to the owner)",
+    "no user handle (usernameless needs it)",
+    "not the owner's user handle",
+    "an unknown credential id",
 ];
 
 /// A xorshift generator: the test needs reproducible bytes, not good randomness.
@@ -141,33 +147,24 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         creds.clone(),
         MemoryChallengeStore::new(),
     );
-    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
-    let options = serde_json::to_value(
-        passkeys
-            .start_registration(PasskeyUser::new("fuzz", "fuzz", "Fuzz"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let registered = auth.register(&options["publicKey"]).await.unwrap();
-    passkeys
-        .finish_registration_for(
-            "fuzz",
-            serde_json::from_value(json!({ "credential": registered, "state": options["state"] }))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let auth = register(&passkeys, "fuzz").await;
     let credential_id = auth.credential_id().unwrap();
     let user_handle = auth.user_handle().unwrap();
     // The rp id hash, read off a real assertion (not sent).
-    let probe = start(&passkeys).await;
+    let probe = start(&passkeys, None).await;
     let real = auth.duplicate().sign_in(&probe["publicKey"]).await.unwrap();
     let rp_id_hash = unb64(real["response"]["authenticatorData"].as_str().unwrap())[..32].to_vec();
+
+    let registered_credential = creds.get(&credential_id).await.unwrap().unwrap();
+    // The bound-user rule needs a credential of another user in the same store.
+    let other = register(&passkeys, "other").await;
+    let other_id = other.credential_id().unwrap();
+    let other_registered = creds.get(&other_id).await.unwrap().unwrap();
 
     let mut reached: BTreeMap<String, usize> = BTreeMap::new();
     let mut mutations: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut run = 0;
     while deadline.map_or(run < cases, |d| Instant::now() < d) {
         run += 1;
@@ -176,23 +173,12 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         } else {
             (&passkeys, &[TOP_ORIGIN])
         };
-        let begin = start(service).await;
+        // Half the cases username-first (begun with the owner's `userId`), half usernameless.
+        let username_first = run % 8 >= 4;
+        let begin = start(service, username_first.then_some("fuzz")).await;
         let challenge = begin["publicKey"]["challenge"].as_str().unwrap().to_owned();
-        let mut before = creds.get(&credential_id).await.unwrap().unwrap();
-        if before.sign_count == u32::MAX {
-            // A case signed in with the largest counter: nothing can follow it (the spec's
-            // answer). Reset the stored counter, a test-only step, so later cases can sign in.
-            let reset = actix_passkeys::store::UsageUpdate {
-                credential_id: credential_id.clone(),
-                old_sign_count: u32::MAX,
-                new_sign_count: 0,
-                backup_eligible: before.backup_eligible,
-                backup_state: before.backup_state,
-                used_at: before.last_used_at.unwrap(),
-            };
-            assert!(creds.update_usage(&reset).await.unwrap());
-            before = creds.get(&credential_id).await.unwrap().unwrap();
-        }
+        let before = mutator::reset(&creds, &registered_credential).await;
+        let other_before = mutator::reset(&creds, &other_registered).await;
         let base = mutator::Base {
             auth: &auth,
             rp_id_hash: rp_id_hash.clone(),
@@ -202,6 +188,15 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
             credential_id: credential_id.clone(),
             user_handle: user_handle.clone(),
             stored_counter: before.sign_count,
+            username_first,
+            owner: "fuzz",
+            other: mutator::Other {
+                auth: &other,
+                credential_id: other_id.clone(),
+                user_handle: other.user_handle().unwrap(),
+                owner: "other",
+                stored_counter: other_before.sign_count,
+            },
         };
         let len = (rng.next() % 48) as usize;
         let input = rng.bytes(len);
@@ -211,69 +206,45 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
         }
         let expect = format!("{:?}", case.expect);
         let body = json!({ "credential": case.credential, "state": begin["state"] });
-        let outcome = match serde_json::from_value(body) {
+        let mut tally = "ok".to_owned();
+        let outcome: mutator::Outcome = match serde_json::from_value(body.clone()) {
             // The route answers a body that does not parse with 400 `invalid_request`.
-            Err(_) => Err("invalid_request".to_owned()),
-            Ok(input) => match service.finish_authentication(input).await {
-                Ok(result) => {
-                    assert_eq!(result.user_id, "fuzz");
-                    Ok(())
-                }
+            Err(_) => {
+                tally = "invalid_request".to_owned();
+                Err((400, "invalid_request".to_owned()))
+            }
+            Ok(finish) => match no_panic(service.finish_authentication(finish), &body).await {
+                Ok(result) => Ok(result.user_id),
                 Err(e) => {
-                    assert!(
-                        e.status().is_client_error(),
-                        "seed {seed} case {run} {:?}: {} answered {}",
-                        case.applied,
-                        e.code(),
-                        e.status()
-                    );
-                    assert!(
-                        ALLOWED_CODES.contains(&e.code().as_str()),
-                        "seed {seed} case {run} {:?}: code {}",
-                        case.applied,
-                        e.code()
-                    );
-                    Err(branch(&e))
+                    tally = branch(&e);
+                    Err((e.status().as_u16(), e.code().as_str().to_owned()))
                 }
             },
         };
         let after = creds.get(&credential_id).await.unwrap().unwrap();
-        let verdict = if outcome.is_ok() {
-            "signed in"
-        } else {
-            "refused"
+        let other_after = creds.get(&other_id).await.unwrap().unwrap();
+        let changed = [
+            ("fuzz", after != before),
+            ("other", other_after != other_before),
+        ];
+        if let Err(failure) = mutator::judge(&case, &base, &outcome, &changed, &body) {
+            panic!("seed {seed} case {run} (input {input:?}): {failure}");
+        }
+        let verdict = match &outcome {
+            Ok(user) if user == "other" => "signed in as other",
+            Ok(_) => "signed in",
+            Err(_) => "refused",
         };
         *expected.entry(format!("{expect} {verdict}")).or_default() += 1;
-        match outcome {
-            Ok(()) => {
-                assert!(
-                    !case.must_fail(),
-                    "seed {seed} case {run}: a damaged assertion signed in: {:?}, refused because \
-                     {:?} (input {input:?})",
-                    case.applied,
-                    case.refused_because
-                );
-                *reached.entry("ok".to_owned()).or_default() += 1;
-            }
-            Err(branch) => {
-                assert!(
-                    !case.must_sign_in(),
-                    "seed {seed} case {run}: an assertion with only neutral mutations {:?} was \
-                     refused: {branch} (input {input:?})",
-                    case.applied
-                );
-                assert_eq!(
-                    after, before,
-                    "seed {seed} case {run}: a refused assertion ({:?}) changed the credential",
-                    case.applied
-                );
-                *reached.entry(branch).or_default() += 1;
-            }
+        for why in &case.refused_because {
+            *reasons.entry(why).or_default() += 1;
         }
+        *reached.entry(tally).or_default() += 1;
     }
     eprintln!("assertion fuzz: {run} cases; mutations {mutations:?}");
     eprintln!("assertion fuzz: outcomes {reached:?}");
     eprintln!("assertion fuzz: expected {expected:?}");
+    eprintln!("assertion fuzz: refusal reasons {reasons:?}");
     let sign_ins = expected
         .get("SignIn signed in")
         .copied()
@@ -281,6 +252,16 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
     assert!(
         sign_ins as f64 >= MIN_SIGN_IN_SHARE * run as f64,
         "seed {seed}: only {sign_ins} of {run} cases were neutral"
+    );
+    for r in REQUIRED_REASONS {
+        assert!(
+            reasons.contains_key(*r),
+            "seed {seed}: {run} cases never refused because `{r}`; reasons {reasons:?}"
+        );
+    }
+    assert!(
+        expected.contains_key("SignIn signed in as other"),
+        "seed {seed}: no usernameless sign-in with the other user's credential; {expected:?}"
     );
     for b in REQUIRED_BRANCHES {
         assert!(
@@ -290,12 +271,38 @@ async fn mutated_assertions_sign_in_exactly_when_neutral_and_reach_every_verifie
     }
 }
 
-async fn start(passkeys: &Passkeys) -> Value {
-    serde_json::to_value(
+type Service = Passkeys;
+
+/// Begins a sign-in: usernameless, or username-first for `user`.
+async fn start(passkeys: &Service, user: Option<&str>) -> Value {
+    let begin: AuthenticationBegin = serde_json::from_value(json!({ "userId": user })).unwrap();
+    serde_json::to_value(passkeys.start_authentication(begin).await.unwrap()).unwrap()
+}
+
+/// Registers a fresh software authenticator for `user`.
+async fn register(passkeys: &Service, user: &str) -> SoftAuthenticator {
+    let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
+    let options = serde_json::to_value(
         passkeys
-            .start_authentication(AuthenticationBegin::default())
+            .start_registration(PasskeyUser::new(user, user, user))
             .await
             .unwrap(),
     )
-    .unwrap()
+    .unwrap();
+    let credential = auth.register(&options["publicKey"]).await.unwrap();
+    let finish = json!({ "credential": credential, "state": options["state"] });
+    passkeys
+        .finish_registration_for(user, serde_json::from_value(finish).unwrap())
+        .await
+        .unwrap();
+    auth
+}
+
+/// Awaits `call`; a panic fails the test with the request body, so it can be replayed.
+pub(crate) async fn no_panic<F: std::future::Future>(call: F, body: &Value) -> F::Output {
+    use futures_util::FutureExt as _;
+    match std::panic::AssertUnwindSafe(call).catch_unwind().await {
+        Ok(output) => output,
+        Err(_) => panic!("the service panicked on the body {body}"),
+    }
 }

@@ -15,6 +15,7 @@ mod custom_flow_example;
 mod diesel_stores;
 mod fixtures;
 mod fuzz;
+mod fuzz_bodies;
 mod hooks;
 mod http;
 mod mounting;

@@ -12,6 +12,11 @@
 //! authenticator data with the CBOR around it intact, so the registration checks themselves are
 //! exercised, not only the parsers.
 //!
+//! Must-succeed controls, so a verifier that refuses too much fails too: one registration and
+//! one assertion in ten are sent undamaged, as is any body whose damage changed nothing, and
+//! each must succeed; so must a registration whose damaged unsigned field still means the
+//! original.
+//!
 //! The seed varies per run and is printed; `PASSKEYS_PROPTEST_SEED=<seed>` replays a run.
 
 use actix_passkeys::testing::SoftAuthenticator;
@@ -409,11 +414,14 @@ fn attestation_meaning(body: &Value) -> Option<(Vec<(String, serde_cbor_2::Value
 /// the original `valid` one, so it could legitimately register: the same client data meaning
 /// (type, challenge, origin, crossOrigin, topOrigin); the same attestation members (fmt,
 /// attStmt); authenticator data with the same rpIdHash, credential id and COSE key, UP, UV
-/// (policy required) and AT set. The signCount, AAGUID, BE/BS, RFU bits and extensions are
-/// the authenticator's to report, so they are free.
+/// (policy required) and AT set, and BS only with BE (WebAuthn L3 §7.1 step 17). The
+/// signCount, AAGUID, BE, RFU bits and extensions are the authenticator's to report, so they
+/// are free.
 fn registration_means_the_original(valid: &Value, damaged: &Value) -> bool {
     const UP: u8 = 0x01;
     const UV: u8 = 0x04;
+    const BE: u8 = 0x08;
+    const BS: u8 = 0x10;
     let same_client_data =
         client_data_meaning(damaged).is_some_and(|d| Some(d) == client_data_meaning(valid));
     let same_attestation = match (attestation_meaning(valid), attestation_meaning(damaged)) {
@@ -421,6 +429,7 @@ fn registration_means_the_original(valid: &Value, damaged: &Value) -> bool {
             o_members == d_members
                 && d.rp_id_hash == o.rp_id_hash
                 && d.flags & (UP | UV) == UP | UV
+                && (d.flags & BS == 0 || d.flags & BE != 0)
                 && d.credential_id == o.credential_id
                 && d.public_key == o.public_key
         }
@@ -503,6 +512,7 @@ async fn damaged_finish_bodies_never_5xx_nor_succeed_unless_they_mean_the_origin
     let n = cases();
     let mut successes = 0;
     let mut damaged_successes: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut must_succeed: std::collections::BTreeMap<&str, usize> = Default::default();
     for i in 0..2 * n {
         let d = strategy.new_tree(&mut runner).unwrap().current();
         let registering = i % 2 == 0;
@@ -524,12 +534,41 @@ async fn damaged_finish_bodies_never_5xx_nor_succeed_unless_they_mean_the_origin
             )
         };
         let mut body = valid.clone();
-        apply(&mut body, d.clone());
+        // The must-succeed control: one registration and one assertion in ten go undamaged.
+        let control = i % 10 < 2;
+        if !control {
+            apply(&mut body, d.clone());
+        }
         let changed = changed_field(&valid, &body, &d);
         let r = app
             .send(atest::TestRequest::post().uri(path).set_json(&body))
             .await;
         assert_sane(&r, &body, allowed);
+        // Must succeed: an undamaged body (a control, or damage that changed nothing), and a
+        // registration whose damaged unsigned field still means the original.
+        let means_the_original = match changed {
+            None => {
+                assert_eq!(body, valid, "seed {seed} case {i}: damage changed no field");
+                true
+            }
+            Some(field) => {
+                registering
+                    && REGISTRATION_SEMANTIC.contains(&field)
+                    && registration_means_the_original(&valid, &body)
+            }
+        };
+        if means_the_original {
+            assert!(
+                r.status.is_success(),
+                "seed {seed} case {i}: a body that means the original ({changed:?}) was refused \
+                 on {path}: {} {}; body {body}",
+                r.status,
+                String::from_utf8_lossy(&r.raw)
+            );
+            *must_succeed
+                .entry(changed.unwrap_or("undamaged"))
+                .or_default() += 1;
+        }
         if let Some(field) = changed {
             assert!(
                 !r.status.is_success()
@@ -550,5 +589,10 @@ async fn damaged_finish_bodies_never_5xx_nor_succeed_unless_they_mean_the_origin
         }
     }
     eprintln!("properties: {successes} of {} bodies succeeded; damaged ones by field: {damaged_successes:?}", 2 * n);
+    eprintln!("properties: must-succeed cases (all succeeded): {must_succeed:?}");
     assert!(successes < 2 * n, "damage must make most bodies fail");
+    assert!(
+        must_succeed.get("undamaged").copied().unwrap_or_default() >= n / 5,
+        "seed {seed}: too few undamaged controls: {must_succeed:?}"
+    );
 }
