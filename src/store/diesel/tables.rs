@@ -114,9 +114,33 @@ impl Tables {
 
     /// `sql` (a shipped migration, written for the default names) for these names. Index
     /// names start with their table's name, so they follow.
+    ///
+    /// One pass over `sql`: a replaced name is never looked at again, so a configured name that
+    /// contains a default name (`passkey_challenges_keys`) is not renamed a second time.
     pub(crate) fn rename_in(&self, sql: &str) -> String {
-        sql.replace(CREDENTIALS, &self.credentials)
-            .replace(CHALLENGES, &self.challenges)
+        let mut out = String::with_capacity(sql.len());
+        let mut rest = sql;
+        while !rest.is_empty() {
+            let next = [
+                (CREDENTIALS, self.credentials.as_str()),
+                (CHALLENGES, self.challenges.as_str()),
+            ]
+            .into_iter()
+            .filter_map(|(from, to)| rest.find(from).map(|at| (at, from, to)))
+            .min_by_key(|(at, _, _)| *at);
+            match next {
+                Some((at, from, to)) => {
+                    out.push_str(&rest[..at]);
+                    out.push_str(to);
+                    rest = &rest[at + from.len()..];
+                }
+                None => {
+                    out.push_str(rest);
+                    rest = "";
+                }
+            }
+        }
+        out
     }
 
     /// What tells these tables' migrations apart from the default ones' in
@@ -131,6 +155,27 @@ impl Tables {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A configured name that contains a default name is not renamed a second time: every
+    /// default name in the shipped SQL is replaced once, in one pass.
+    #[test]
+    fn a_name_containing_a_default_name_is_renamed_once() {
+        let tables = Tables::new("passkey_challenges_keys", "ceremonies").unwrap();
+        let sql = "CREATE TABLE passkey_credentials (x INT);\n\
+                   CREATE INDEX passkey_credentials_user ON passkey_credentials (x);\n\
+                   CREATE TABLE passkey_challenges (y INT);";
+        assert_eq!(
+            tables.rename_in(sql),
+            "CREATE TABLE passkey_challenges_keys (x INT);\n\
+             CREATE INDEX passkey_challenges_keys_user ON passkey_challenges_keys (x);\n\
+             CREATE TABLE ceremonies (y INT);"
+        );
+        let swapped = Tables::new("passkey_challenges", "passkey_credentials").unwrap();
+        assert_eq!(
+            swapped.rename_in("passkey_credentials passkey_challenges"),
+            "passkey_challenges passkey_credentials"
+        );
+    }
 
     /// Only plain identifiers are accepted: a name is written into SQL unquoted.
     #[test]
