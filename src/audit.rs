@@ -196,7 +196,12 @@ impl<A: AuditSink> DynAuditSink for A {
 
 /// Sends an event to a sink, logging (not propagating) its failure.
 pub(crate) async fn emit(sink: &dyn DynAuditSink, event: AuditEvent) {
-    if let Err(err) = sink.emit(&event).await {
+    emit_ref(sink, &event).await;
+}
+
+/// [`emit`] of a borrowed event.
+pub(crate) async fn emit_ref(sink: &dyn DynAuditSink, event: &AuditEvent) {
+    if let Err(err) = sink.emit(event).await {
         log::warn!("passkeys: audit sink failed for {}: {err}", event.kind);
     }
 }

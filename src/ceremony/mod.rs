@@ -231,6 +231,24 @@ impl Drop for Step<'_> {
     }
 }
 
+/// An audit event being handed to the sink: written to the log if the hand-over is cancelled.
+struct InFlight(Option<AuditEvent>);
+
+impl InFlight {
+    /// The sink has answered (a failing sink was logged by `emit`): nothing to write.
+    fn delivered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(event) = self.0.take() {
+            audit::log_event(&event);
+        }
+    }
+}
+
 impl<'a> Step<'a> {
     pub(crate) fn new(engine: &'a Engine) -> Self {
         Self {
@@ -248,15 +266,25 @@ impl<'a> Step<'a> {
     }
 
     /// Hands the step's events, in order, to the sink (a failing sink is logged).
+    ///
+    /// One event at a time: if the request is cancelled while the sink takes one, that event
+    /// (held by an [`InFlight`] guard) and the ones still queued in the step are written to the
+    /// log on drop, so a client that hangs up during a slow sink loses no audit event.
     pub(crate) async fn flush(self) {
-        let events = std::mem::take(
-            &mut *self
-                .events
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
-        for event in events {
-            self.engine.emit(event).await;
+        loop {
+            let next = {
+                let mut events = self
+                    .events
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                (!events.is_empty()).then(|| events.remove(0))
+            };
+            let Some(event) = next else { break };
+            let in_flight = InFlight(Some(event));
+            if let Some(event) = &in_flight.0 {
+                audit::emit_ref(self.engine.audit.as_ref(), event).await;
+            }
+            in_flight.delivered();
         }
     }
 
@@ -457,6 +485,49 @@ mod tests {
             log::set_max_level(log::LevelFilter::Info);
         }
         lines
+    }
+
+    /// A sink that never answers.
+    #[derive(Debug)]
+    struct Stuck;
+    impl crate::hooks::AuditSink for Stuck {
+        type Error = std::io::Error;
+        async fn emit(&self, _: &AuditEvent) -> Result<(), std::io::Error> {
+            std::future::pending().await
+        }
+    }
+
+    /// A request cancelled while the sink is taking its events (a client that hangs up while a
+    /// slow sink writes) loses none of them: the event in flight and the ones after it are
+    /// written to the log.
+    #[actix_rt::test]
+    async fn a_step_cancelled_during_its_flush_logs_the_rest() {
+        let lines = log_lines();
+        let config = PasskeyConfig::builder("example.com", "Example")
+            .origin("https://example.com")
+            .build()
+            .expect("config");
+        let engine = Engine::new(config, SECRET, Arc::new(SystemClock), Arc::new(Stuck));
+        let step = Step::new(&engine);
+        for user in ["in-flight-user", "queued-user"] {
+            step.audit(
+                engine
+                    .event(AuditEventKind::CloneSuspected)
+                    .user(Some(user)),
+            );
+        }
+        let flush = step.flush();
+        let cancelled = tokio::time::timeout(std::time::Duration::from_millis(50), flush).await;
+        assert!(cancelled.is_err(), "the stuck sink never answered");
+        let lines = lines.lock().unwrap();
+        for user in ["in-flight-user", "queued-user"] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("clone_suspected user={user}"))),
+                "{user}: {lines:?}"
+            );
+        }
     }
 
     /// A step dropped before its flush (a cancelled request) does not lose its events: they
