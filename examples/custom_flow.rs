@@ -44,11 +44,14 @@ fn conflict(code: &str, message: &str) -> HttpResponse {
 }
 
 async fn signup_begin(
+    req: HttpRequest,
     passkeys: Passkeys,
     session: Session,
     users: web::Data<Users>,
     body: web::Json<Signup>,
 ) -> Result<HttpResponse, PasskeyError> {
+    // Custom begins apply the rate limit themselves (the scope's routes do it for theirs).
+    passkeys.check_rate_limit(&req).await?;
     let name = body.username.trim().to_owned();
     if name.is_empty() || name.len() > 64 {
         return Err(PasskeyError::InvalidRequest(
@@ -79,7 +82,8 @@ async fn signup_finish(registration: VerifiedRegistration) -> HttpResponse {
     }))
 }
 
-async fn login_begin(passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
+async fn login_begin(req: HttpRequest, passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
+    passkeys.check_rate_limit(&req).await?;
     Ok(HttpResponse::Ok().json(
         passkeys
             .start_authentication(AuthenticationBegin::default())

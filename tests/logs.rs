@@ -508,7 +508,7 @@ async fn an_unregistered_handle_is_logged_once_with_the_fix() {
         HttpResponse::Ok().finish()
     }
 
-    let capture = capture();
+    let (_turn, capture) = exclusive_capture().await;
     let ctx = Ctx::<Memory>::new().await;
     let mut app = ctx
         .app_configured(|cfg| {

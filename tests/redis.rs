@@ -74,7 +74,7 @@ async fn instance<C: CredentialStore, S: ChallengeStore>(
     let mut builder = Passkeys::builder(config, credentials, challenges)
         .user_resolver(header_user)
         // Same key on every instance: unknown users get the same fake ids everywhere.
-        .fake_credential_key(*b"shared fake-credential key 32 by");
+        .server_secret(*b"shared fake-credential key 32 by");
     if let Some(clock) = clock {
         builder = builder.clock(clock);
     }

@@ -10,6 +10,10 @@ pub enum UserVerification {
     #[default]
     Required,
     /// UV is asked for, responses without it are accepted (and recorded as not verified).
+    ///
+    /// A sign-in without UV is one factor (possession of the authenticator), and
+    /// [`Fresh`](crate::Fresh) accepts it for a step-up like any other recent sign-in; keep
+    /// `Required` where every sign-in, or a step-up, must be two factors.
     Preferred,
     /// UV is not asked for; responses with or without it are accepted. Dangerous (a passkey is
     /// then one factor): set only through

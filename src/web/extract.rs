@@ -37,7 +37,7 @@ where
     let body = JsonBody::<B>::from_request(req, payload);
     let req = req.clone();
     Box::pin(async move {
-        data.rate_limit(&req).await?;
+        data.check_rate_limit(&req).await?;
         let body = body.await?;
         finish(data, req, body.0).await
     })

@@ -52,7 +52,7 @@ pub(crate) async fn rate_limited(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // The scope registers its handle for its own routes; a missing one is a 500.
     let limited = match Passkeys::from_req(req.request()) {
-        Ok(data) => data.rate_limit(req.request()).await,
+        Ok(data) => data.check_rate_limit(req.request()).await,
         Err(err) => Err(err),
     };
     if let Err(err) = limited {

@@ -123,6 +123,7 @@ impl PasskeysBuilder {
     /// The former name of [`server_secret`](Self::server_secret), which it now is: the fake
     /// credential ids are derived from it, and so are the transports of fake entries and new
     /// users' handles.
+    #[deprecated(since = "0.2.0", note = "renamed to `server_secret`")]
     pub fn fake_credential_key(self, key: impl Into<Vec<u8>>) -> Self {
         self.server_secret(key)
     }

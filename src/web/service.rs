@@ -274,7 +274,14 @@ impl Passkeys {
         match req.app_data::<Passkeys>() {
             Some(passkeys) => Ok(passkeys.clone()),
             None => {
-                log::error!("passkeys: {NotMounted} (route {})", req.path());
+                // The route pattern, not the raw path: no request text in the log.
+                let route = req
+                    .match_pattern()
+                    .unwrap_or_else(|| "(no route)".to_owned());
+                log::error!(
+                    "passkeys: {NotMounted} (route {})",
+                    crate::text::LogValue(&route)
+                );
                 Err(PasskeyError::Configuration(Box::new(NotMounted)))
             }
         }
@@ -564,8 +571,26 @@ impl Passkeys {
         ))
     }
 
-    /// Applies the configured rate limit (if any) to `req`.
-    pub(crate) async fn rate_limit(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
+    /// Applies the configured [rate limit](crate::PasskeysBuilder::rate_limit) (if any) to
+    /// `req`: 429 `rate_limited` when its client is over the budget.
+    ///
+    /// The scope's routes and the finish extractors apply it themselves. A custom handler that
+    /// begins a ceremony through [`start_registration`](Self::start_registration) or
+    /// [`start_authentication`](Self::start_authentication) calls this first, or its begins
+    /// are not limited (and a flood of them can push pending ceremonies out of the memory
+    /// challenge store).
+    ///
+    /// ```
+    /// use actix_passkeys::{wire::AuthenticationBegin, PasskeyError, Passkeys};
+    /// use actix_web::{HttpRequest, HttpResponse};
+    ///
+    /// async fn login_begin(req: HttpRequest, passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
+    ///     passkeys.check_rate_limit(&req).await?;
+    ///     let options = passkeys.start_authentication(AuthenticationBegin::default()).await?;
+    ///     Ok(HttpResponse::Ok().json(options))
+    /// }
+    /// ```
+    pub async fn check_rate_limit(&self, req: &HttpRequest) -> Result<(), PasskeyError> {
         match &self.0.rate_limit {
             Some(limit) => limit.check(req, self.now()).await,
             None => Ok(()),

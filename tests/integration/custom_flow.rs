@@ -147,6 +147,31 @@ async fn ceremony_routes_are_rate_limited_per_client() {
     app.send(begin("a")).await.assert_ok();
 }
 
+/// Custom begin handlers (`Passkeys::start_*` outside the scope) are limited too, through
+/// `Passkeys::check_rate_limit`, as the example's begins call it: unlimited begins could push
+/// everyone's pending ceremonies out of the memory challenge store.
+#[actix_rt::test]
+async fn custom_begin_handlers_are_rate_limited() {
+    let ctx = Ctx::<Memory>::new().await;
+    let limit = RateLimit::new(2, 0.001).key(|_| Some("one-client".to_owned()));
+    let passkeys = ctx
+        .builder(config().build().unwrap())
+        .rate_limit(limit)
+        .build()
+        .unwrap();
+    let mut app = ctx.app_configured(routes(passkeys, Users::default())).await;
+    app.post_empty("/login/begin").await.assert_ok();
+    app.post("/signup/begin", json!({"username": "erin"}))
+        .await
+        .assert_ok();
+    app.post_empty("/login/begin")
+        .await
+        .assert_error(429, "rate_limited");
+    app.post("/signup/begin", json!({"username": "finn"}))
+        .await
+        .assert_error(429, "rate_limited");
+}
+
 /// The `VerifiedRegistration` extractor re-resolves the user as `register/finish` does: a
 /// browser that signed out between sign-up begin and finish is refused, and so is another
 /// user's state; nothing is stored.

@@ -563,6 +563,8 @@ pub async fn unknown_user_gets_stable_fake_credentials<B: Backend>() {
         assert!((16..=128).contains(&len), "fake id length {len}");
     }
     // A different server key gives different fakes; the same key gives the same.
+    // The deprecated former name still sets the server secret.
+    #[allow(deprecated)]
     let keyed = |key: &'static [u8]| {
         ctx.builder(config().build().unwrap())
             .fake_credential_key(key)
