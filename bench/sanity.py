@@ -122,7 +122,7 @@ cred = assertion(alice, b["publicKey"]["challenge"])
 expect("valid sign-in", finish(o, cred, b["state"]), 200)
 expect("the same state twice refused", finish(o, cred, b["state"]), 400)
 accepted = alice["counter"]  # the counter the server holds now
-# Not fatal: the peers differ here on purpose or by design (README "Compared with fastapi-passkeys").
+# Not fatal: the peers differ here on purpose or by design (docs/wire.md "Compared with fastapi-passkeys").
 b = begin(o, None)
 expect("usernameless with another user's handle refused",
        finish(o, assertion(alice, b["publicKey"]["challenge"], handle=bob["handle"]), b["state"]), 401, fatal=False)

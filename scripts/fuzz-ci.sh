@@ -2,7 +2,7 @@
 # Time-boxed cargo-fuzz run of every target on its committed seed corpus (fuzz/seeds/<target>),
 # for .ci/run. Fails on a crash (libFuzzer exits non-zero and leaves the input under
 # fuzz/artifacts/<target>/). FUZZ_SECS per target, default 30.
-# RUSTC_BOOTSTRAP=1 stands in for a nightly toolchain (README "Fuzzing").
+# RUSTC_BOOTSTRAP=1 stands in for a nightly toolchain (docs/testing.md "Fuzzing").
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${FUZZ_SECS:-30}"

@@ -129,7 +129,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code the scope can answer, in the order of the README's table.
+    /// Every code the scope can answer, in the order of the table in `docs/errors.md`.
     pub const ALL: &'static [ErrorCode] = &[
         Self::InvalidRequest,
         Self::ChallengeNotFound,

@@ -27,6 +27,7 @@
 //! once, when it is built; nothing an app names is generic over them.
 //!
 //! [`Clock`] is synchronous: reading the time never waits.
+#![doc = include_str!("../docs/custom-flows.md")]
 
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]

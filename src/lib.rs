@@ -62,6 +62,24 @@
 //! named for what they hold: [`store`] (the store traits, records and backends), [`rate_limit`],
 //! [`hooks`] (resolver, sign-in hook, audit, clock, session state), [`wire`] (the JSON the
 //! routes speak), [`policy`] (the config's policy enums, origins and bounds) and [`testing`].
+//!
+//! ## Guide
+//!
+//! The guide's chapters are the docs of the modules they are about (their sources are the
+//! `docs/*.md` files of the repository, and every code block in them is compiled as a doctest):
+//!
+//! - [Configuration](policy): every setting, its environment variable, default and rule; the
+//!   server secret; related origins, authenticator names, several relying parties in one app.
+//! - [Wire contract](wire): the routes and their JSON, OpenAPI, the Signal API, conditional
+//!   create, and what differs from fastapi-passkeys; [errors](wire#errors): the envelope and
+//!   every code with its status.
+//! - [Storage](store): the two store traits, the shipped stores, Diesel migrations and table
+//!   names, PostgreSQL and Redis over TLS, which challenge store to choose, the conformance kit.
+//! - [Custom flows](hooks): your own routes through the extractors, the user resolver,
+//!   `identify`, the sign-in hook and the session checks; [rate limiting](rate_limit).
+//! - [Security](#security), below: the rules, each with the test that proves it, and logging.
+//! - [Testing](testing): what each of the repository's test suites proves, and fuzzing.
+#![doc = include_str!("../docs/security.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aaguid;

@@ -1,6 +1,7 @@
 //! What a [`PasskeyConfig`](crate::PasskeyConfig) decides, beyond its strings: the policy
 //! enums (what is asked of authenticators and enforced on their answers), the accepted
 //! [`Origin`]s, and the defaults and bounds its builder checks.
+#![doc = include_str!("../docs/configuration.md")]
 
 pub use crate::config::{
     Attachment, AttestationPreference, Origin, ResidentKey, SignCountPolicy, UserVerification,

@@ -1,6 +1,8 @@
 //! The JSON the scope's routes speak: the begin/finish bodies, the options answered, the
 //! credential view, the Signal API header, and the route paths. The shapes are the ones of
-//! fastapi-passkeys 0.1.2 (README "Wire contract").
+//! fastapi-passkeys 0.1.2 (the wire contract and the error codes below).
+#![doc = include_str!("../docs/wire.md")]
+#![doc = include_str!("../docs/errors.md")]
 
 /// The WebAuthn JSON types used in the options this crate sends (re-exported from
 /// `webauthn-rs-proto`).

@@ -5,7 +5,7 @@
 //! Every secret is looked for as sent and as standard base64, hex and `{:?}` byte dumps.
 //! Records of every crate are checked at every level, webauthn-rs-core's included: it traces
 //! its registration state (which holds the challenge, spent by then) and the response, which is
-//! the one exemption, and the README still tells apps to filter `webauthn_rs_core` to `info`.
+//! the one exemption, and docs/security.md ("Logging") still tells apps to filter `webauthn_rs_core` to `info`.
 #![allow(
     unreachable_pub,
     clippy::unwrap_used,

@@ -8,6 +8,7 @@
 //! The policy ([`RateLimit`]) and where its buckets live: [`MemoryRateLimit`] (one process, the
 //! default) or [`RedisRateLimit`] (feature `redis`, shared by every instance), or any
 //! [`RateLimitBackend`] of your own.
+#![doc = include_str!("../../docs/rate-limiting.md")]
 
 use std::{
     fmt,

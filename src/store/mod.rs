@@ -6,6 +6,7 @@
 //! short-lived [`ChallengeStore`] for begun ceremonies. Both use `impl Future + Send` methods
 //! (no `async-trait`) and their own error type; every store error is answered with 503
 //! `store_unavailable` and its cause is logged.
+#![doc = include_str!("../../docs/storage.md")]
 
 use std::{error::Error, future::Future, time::Duration};
 

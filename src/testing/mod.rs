@@ -13,6 +13,7 @@
 //! [`RacingCredentialStore`] holds counter updates at a barrier so that a test of concurrent
 //! sign-ins reaches the store's compare-and-swap on purpose; [`RacingChallengeStore`] holds
 //! challenge takes so that concurrent finishes of one state reach the single-use `take` together.
+#![doc = include_str!("../../docs/testing.md")]
 
 mod authenticator;
 pub mod conformance;
