@@ -30,12 +30,16 @@ pub(crate) async fn not_found() -> HttpResponse {
     envelope(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.")
 }
 
-pub(crate) async fn method_not_allowed() -> HttpResponse {
-    envelope(
+/// 405 in the error envelope, with `Allow` naming the route's methods (RFC 9110 §15.5.6).
+pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut resp = envelope(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::InvalidRequest,
         "Method not allowed.",
-    )
+    );
+    resp.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    resp
 }
 
 pub(crate) async fn passkeys_js() -> HttpResponse {

@@ -354,34 +354,38 @@ impl Passkeys {
 
     /// The scope with every route, mounted at the builder's path.
     pub fn scope(&self) -> actix_web::Scope {
-        let resource =
-            |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+        let resource = |path: &str, allow: &'static str| {
+            web::resource(path)
+                .default_service(web::to(move || async move { method_not_allowed(allow) }))
+        };
         let scope = web::scope(self.path())
             .app_data(self.clone())
             .service(ceremony("/register/begin", register_begin))
             .service(ceremony("/register/finish", register_finish))
             .service(ceremony("/authenticate/begin", authenticate_begin))
             .service(ceremony("/authenticate/finish", authenticate_finish))
-            .service(resource("/credentials").route(web::get().to(list_credentials)))
+            .service(resource("/credentials", "GET").route(web::get().to(list_credentials)))
             .service(
-                resource("/credentials/{id}")
+                resource("/credentials/{id}", "PATCH, DELETE")
                     .route(web::patch().to(rename_credential))
                     .route(web::delete().to(delete_credential)),
             )
-            .service(resource("/passkeys.js").route(web::get().to(passkeys_js)));
+            .service(resource("/passkeys.js", "GET").route(web::get().to(passkeys_js)));
         #[cfg(feature = "session")]
-        let scope = scope.service(resource("/logout").route(web::post().to(logout)));
+        let scope = scope.service(resource("/logout", "POST").route(web::post().to(logout)));
         #[cfg(feature = "openapi")]
         let scope = {
             let doc = self.openapi_json();
-            scope.service(resource("/openapi.json").route(web::get().to(move || {
-                let doc = doc.clone();
-                async move {
-                    actix_web::HttpResponse::Ok()
-                        .content_type(mime::APPLICATION_JSON)
-                        .body(doc)
-                }
-            })))
+            scope.service(
+                resource("/openapi.json", "GET").route(web::get().to(move || {
+                    let doc = doc.clone();
+                    async move {
+                        actix_web::HttpResponse::Ok()
+                            .content_type(mime::APPLICATION_JSON)
+                            .body(doc)
+                    }
+                })),
+            )
         };
         scope.default_service(web::to(not_found))
     }
@@ -397,7 +401,7 @@ where
     web::resource(path)
         .wrap(from_fn(rate_limited))
         .route(web::post().to(handler))
-        .default_service(web::to(method_not_allowed))
+        .default_service(web::to(|| async { method_not_allowed("POST") }))
 }
 
 impl HttpServiceFactory for Passkeys {

@@ -838,6 +838,37 @@ pub async fn malformed_requests_get_the_envelope<B: Backend>() {
         .assert_error(405, "invalid_request");
 }
 
+/// Every 405 of the scope carries `Allow` with the route's methods (RFC 9110 §15.5.6), in the
+/// error envelope.
+#[actix_rt::test]
+async fn every_405_names_the_allowed_methods() {
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    for (method, path, allow) in [
+        (Method::GET, "/auth/passkeys/register/begin", "POST"),
+        (Method::GET, "/auth/passkeys/register/finish", "POST"),
+        (Method::PUT, "/auth/passkeys/authenticate/begin", "POST"),
+        (Method::GET, "/auth/passkeys/authenticate/finish", "POST"),
+        (Method::POST, "/auth/passkeys/credentials", "GET"),
+        (
+            Method::GET,
+            "/auth/passkeys/credentials/abc",
+            "PATCH, DELETE",
+        ),
+        (Method::POST, "/auth/passkeys/passkeys.js", "GET"),
+        (Method::GET, "/auth/passkeys/logout", "POST"),
+        (Method::POST, "/auth/passkeys/openapi.json", "GET"),
+    ] {
+        let r = app.method(method.clone(), path, None).await;
+        r.assert_error(405, "invalid_request");
+        assert_eq!(
+            r.headers.get("allow").and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+    }
+}
+
 pub async fn store_outage_is_503<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
     let passkeys = actix_passkeys::Passkeys::new(
