@@ -38,7 +38,7 @@ pub enum MigrationError {
     /// [`CONNECTION_TIMEOUT`](super::CONNECTION_TIMEOUT)): nothing answered.
     ConnectTimeout(Duration),
     /// Another session held the migration lock for longer than this
-    /// ([`pg::MIGRATION_LOCK_TIMEOUT`](super::pg::MIGRATION_LOCK_TIMEOUT)): another instance
+    /// (`pg::MIGRATION_LOCK_TIMEOUT`, PostgreSQL only): another instance
     /// is still migrating, or is stuck holding the lock. Nothing was migrated.
     Locked(Duration),
 }
