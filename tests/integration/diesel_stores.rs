@@ -410,7 +410,7 @@ mod pg {
         store::{
             diesel::{
                 pg::{self, PgChallengeStore, PgCredentialStore, MIGRATIONS},
-                DieselStoreError,
+                DieselStoreError, MigrationError, CONNECTION_TIMEOUT,
             },
             memory::{MemoryChallengeStore, MemoryCredentialStore},
         },
@@ -508,6 +508,39 @@ mod pg {
             assert!(!session_uses_tls(&plain).await);
         }
 
+        /// `require` and `verify-full` connect over TLS whether the connection string is a URL
+        /// or `key=value` pairs (a `key=value` string used to connect in plain TCP whatever its
+        /// `sslmode`, and failed on `verify-full`); in both forms a certificate that does not
+        /// name the host is refused, so TLS was tried.
+        #[actix_rt::test]
+        async fn sslmode_is_honoured_in_urls_and_key_value_strings() {
+            for mode in ["require", "verify-full"] {
+                for wrong_host in [
+                    format!("postgres://postgres@127.0.0.1:5432/test?sslmode={mode}"),
+                    format!("host=127.0.0.1 user=postgres dbname=test sslmode={mode}"),
+                ] {
+                    let err = pg::connect(&wrong_host).await.unwrap_err();
+                    assert!(
+                        err.to_string().contains("certificate"),
+                        "{wrong_host}: {err}"
+                    );
+                }
+                for trusted in [
+                    format!(
+                        "postgres://postgres@localhost:5432/test?hostaddr=127.0.0.1\
+                         &sslmode={mode}&sslrootcert={SNAKEOIL}"
+                    ),
+                    format!(
+                        "host=localhost hostaddr=127.0.0.1 port=5432 user=postgres dbname=test \
+                         sslmode={mode} sslrootcert={SNAKEOIL}"
+                    ),
+                ] {
+                    let pool = pg::connect(&trusted).await.unwrap();
+                    assert!(session_uses_tls(&pool).await, "{trusted}");
+                }
+            }
+        }
+
         /// The migration runner connects as the stores do: a `verify-full` URL migrates over
         /// TLS, and the stores work on it.
         #[actix_rt::test]
@@ -549,6 +582,75 @@ mod pg {
             assert!(started.elapsed() < Duration::from_secs(3));
             server.abort();
         }
+    }
+
+    /// One text value of a query (`SELECT … AS name`) on a connection from `pool`.
+    async fn query_text(pool: &pg::PgPool, query: &str) -> String {
+        let mut conn = pool.get().await.unwrap();
+        let row: ColumnName =
+            diesel_async::RunQueryDsl::get_result(diesel::sql_query(query), &mut *conn)
+                .await
+                .unwrap();
+        row.name
+    }
+
+    /// URL parameters other than `sslmode`/`sslrootcert` reach the server as written:
+    /// `%20` is a space (it used to be re-encoded as `+`, which tokio-postgres keeps, so
+    /// `options=-c%20search_path%3Dx` failed and `my%20app` arrived as `my+app`).
+    #[actix_rt::test]
+    async fn url_parameters_reach_the_server_as_written() {
+        let db = PgDatabase::create().await;
+        with_sync_conn(&db.url, |conn| {
+            diesel::sql_query("CREATE SCHEMA auth_x")
+                .execute(conn)
+                .unwrap()
+        })
+        .await;
+        for tls in ["", "&sslmode=disable"] {
+            let url = format!(
+                "{}?options=-c%20search_path%3Dauth_x&application_name=my%20app{tls}",
+                db.url
+            );
+            let pool = pg::connect(&url).await.unwrap();
+            assert_eq!(
+                query_text(&pool, "SELECT current_setting('search_path') AS name").await,
+                "auth_x",
+                "{url}"
+            );
+            assert_eq!(
+                query_text(&pool, "SELECT current_setting('application_name') AS name").await,
+                "my app",
+                "{url}"
+            );
+        }
+    }
+
+    /// A database that accepts the connection and never answers fails the migration runner
+    /// with `ConnectTimeout` after `CONNECTION_TIMEOUT`, instead of hanging (it had no
+    /// timeout).
+    #[actix_rt::test]
+    async fn migrations_against_a_silent_database_time_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "postgres://postgres@{}/test",
+            listener.local_addr().unwrap()
+        );
+        let started = Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(10), pg::run_migrations(&url))
+            .await
+            .expect("run_migrations hung")
+            .unwrap_err();
+        assert!(
+            matches!(err, MigrationError::ConnectTimeout(t) if t == CONNECTION_TIMEOUT),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("2s"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(listener);
     }
 
     type SyncPg = AsyncConnectionWrapper<AsyncPgConnection>;

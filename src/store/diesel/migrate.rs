@@ -12,7 +12,7 @@
 //! `AsyncMigrationHarness`, which panics on actix-web's current-thread runtime; so they are safe
 //! to await inside `#[actix_web::main]`.
 
-use std::{borrow::Cow, error::Error, fmt};
+use std::{borrow::Cow, error::Error, fmt, time::Duration};
 
 use diesel::{
     backend::Backend as DieselBackend,
@@ -34,15 +34,30 @@ pub enum MigrationError {
     Run(Box<dyn Error + Send + Sync>),
     /// The blocking task running the migrations did not complete.
     Task(tokio::task::JoinError),
+    /// No connection to the database within this time (the stores'
+    /// [`CONNECTION_TIMEOUT`](super::CONNECTION_TIMEOUT)): nothing answered.
+    ConnectTimeout(Duration),
+    /// Another session held the migration lock for longer than this
+    /// (`pg::MIGRATION_LOCK_TIMEOUT`, PostgreSQL only): another instance
+    /// is still migrating, or is stuck holding the lock. Nothing was migrated.
+    Locked(Duration),
 }
 
 impl fmt::Display for MigrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Connect(_) => "could not connect to the database to run migrations",
-            Self::Run(_) => "a database migration failed",
-            Self::Task(_) => "the migration task did not complete",
-        })
+        match self {
+            Self::Connect(_) => f.write_str("could not connect to the database to run migrations"),
+            Self::Run(_) => f.write_str("a database migration failed"),
+            Self::Task(_) => f.write_str("the migration task did not complete"),
+            Self::ConnectTimeout(t) => write!(
+                f,
+                "could not connect to the database to run migrations: no answer within {t:?}"
+            ),
+            Self::Locked(t) => write!(
+                f,
+                "another session held the migration lock for more than {t:?}: nothing was migrated"
+            ),
+        }
     }
 }
 
@@ -52,6 +67,7 @@ impl Error for MigrationError {
             Self::Connect(e) => Some(e),
             Self::Run(e) => Some(&**e),
             Self::Task(e) => Some(e),
+            Self::ConnectTimeout(_) | Self::Locked(_) => None,
         }
     }
 }
@@ -168,12 +184,14 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(feature = "postgres")]
 pub(crate) mod pg {
+    use std::time::{Duration, Instant};
+
     use diesel::RunQueryDsl as _;
     use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
     use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _};
 
     use super::{blocking, MigrationError, Shipped, Source};
-    use crate::store::diesel::Tables;
+    use crate::store::diesel::{Tables, CONNECTION_TIMEOUT};
 
     /// The PostgreSQL migrations (`migrations/postgres`) under the default table names, for
     /// apps that run them with their own harness.
@@ -184,13 +202,24 @@ pub(crate) mod pg {
     pub(crate) const SHIPPED: &[Shipped] = shipped!("postgres");
 
     /// Key of the advisory lock held while migrating, so concurrent starts migrate once.
-    const LOCK_KEY: i64 = 0x7061_7373_6b65_7973; // "passkeys"
+    pub(super) const LOCK_KEY: i64 = 0x7061_7373_6b65_7973; // "passkeys"
+
+    /// How long [`run_migrations`] waits for the migration lock while another session holds
+    /// it (another instance migrating the same database) before failing with
+    /// [`MigrationError::Locked`]: 60 s.
+    pub const MIGRATION_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// How often a runner waiting for the lock tries again.
+    const LOCK_POLL: Duration = Duration::from_millis(100);
 
     /// Applies the pending PostgreSQL migrations to the database at `url` and returns how many
     /// ran; `Ok(0)` when the schema is current (calling it again is a no-op).
     ///
     /// Safe to await inside `#[actix_web::main]`: it runs on Tokio's blocking pool. Instances
-    /// starting together are serialised by an advisory lock.
+    /// starting together are serialised by an advisory lock. It does not hang: connecting
+    /// fails with [`MigrationError::ConnectTimeout`] after the stores'
+    /// [`CONNECTION_TIMEOUT`] (2 s) when nothing answers, and a lock another session holds
+    /// for longer than [`MIGRATION_LOCK_TIMEOUT`] (60 s) is [`MigrationError::Locked`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), actix_passkeys::store::diesel::MigrationError> {
@@ -219,20 +248,32 @@ pub(crate) mod pg {
     /// # }
     /// ```
     pub async fn run_migrations_with(url: &str, tables: &Tables) -> Result<usize, MigrationError> {
-        let url = url.to_owned();
+        migrate(url, tables, MIGRATION_LOCK_TIMEOUT).await
+    }
+
+    type SyncPg = AsyncConnectionWrapper<AsyncPgConnection>;
+
+    /// [`run_migrations_with`], waiting up to `lock_wait` for the lock.
+    pub(super) async fn migrate(
+        url: &str,
+        tables: &Tables,
+        lock_wait: Duration,
+    ) -> Result<usize, MigrationError> {
+        // The stores' own connection setup, so the URL's `sslmode` holds here too.
+        let conn = tokio::time::timeout(
+            CONNECTION_TIMEOUT,
+            crate::store::diesel::pg_connect::establish(url),
+        )
+        .await
+        .map_err(|_| MigrationError::ConnectTimeout(CONNECTION_TIMEOUT))?
+        .map_err(MigrationError::Connect)?;
         let source = Source {
             shipped: SHIPPED,
             tables: tables.clone(),
         };
         blocking(move || {
-            // The stores' own connection setup, so the URL's `sslmode` holds here too.
-            let conn = tokio::runtime::Handle::current()
-                .block_on(crate::store::diesel::pg_connect::establish(&url))
-                .map_err(MigrationError::Connect)?;
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
-            diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY})"))
-                .execute(&mut conn)
-                .map_err(|e| MigrationError::Run(Box::new(e)))?;
+            let mut conn = SyncPg::from(conn);
+            lock(&mut conn, lock_wait)?;
             let ran = conn
                 .run_pending_migrations(source)
                 .map(|v| v.len())
@@ -247,6 +288,28 @@ pub(crate) mod pg {
             Ok(ran)
         })
         .await
+    }
+
+    /// Takes the advisory lock [`LOCK_KEY`], trying every [`LOCK_POLL`] for up to `wait`
+    /// (`pg_advisory_lock` would wait for ever).
+    fn lock(conn: &mut SyncPg, wait: Duration) -> Result<(), MigrationError> {
+        let deadline = Instant::now() + wait;
+        let try_lock = diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "pg_try_advisory_lock({LOCK_KEY})"
+        ));
+        loop {
+            let locked: bool = diesel::select(try_lock.clone())
+                .get_result(conn)
+                .map_err(|e| MigrationError::Run(Box::new(e)))?;
+            let now = Instant::now();
+            if locked {
+                return Ok(());
+            }
+            if now >= deadline {
+                return Err(MigrationError::Locked(wait));
+            }
+            std::thread::sleep(LOCK_POLL.min(deadline - now));
+        }
     }
 }
 
@@ -333,7 +396,9 @@ pub(crate) mod sqlite {
         let cause = match e {
             MigrationError::Connect(c) => c.to_string(),
             MigrationError::Run(r) => r.to_string(),
-            MigrationError::Task(_) => return false,
+            MigrationError::Task(_)
+            | MigrationError::ConnectTimeout(_)
+            | MigrationError::Locked(_) => return false,
         };
         cause.contains("database is locked")
     }
@@ -448,6 +513,62 @@ mod tests {
         assert!(matches!(e, MigrationError::Task(_)));
         assert_eq!(e.to_string(), "the migration task did not complete");
         assert!(e.source().is_some());
+    }
+
+    /// A runner that finds the migration lock held by another session (the same lock id)
+    /// fails with `Locked` once its wait is over, instead of waiting for ever as
+    /// `pg_advisory_lock` did, and migrates once the lock is free. Needs the local PostgreSQL
+    /// server (`PASSKEYS_TEST_PG`, default 127.0.0.1:5432 trust), in a database of its own.
+    #[cfg(feature = "postgres")]
+    #[actix_rt::test]
+    async fn a_held_migration_lock_is_a_bounded_wait_then_locked() {
+        use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+        use std::time::{Duration, Instant};
+        let server = std::env::var("PASSKEYS_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("pk_test_lock_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(&format!("{server}/test"))
+            .await
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{server}/{name}");
+        let mut holder = AsyncPgConnection::establish(&url).await.unwrap();
+        diesel::sql_query(format!("SELECT pg_advisory_lock({})", pg::LOCK_KEY))
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let wait = Duration::from_millis(500);
+        let started = Instant::now();
+        let got = tokio::time::timeout(
+            Duration::from_secs(10),
+            pg::migrate(&url, &Tables::default(), wait),
+        )
+        .await
+        .expect("the runner waited for ever for the lock");
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(got, Err(MigrationError::Locked(w)) if w == wait),
+            "{got:?}"
+        );
+        assert!(
+            wait <= elapsed && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
+        let message = got.unwrap_err().to_string();
+        assert!(
+            message.contains("migration lock") && message.contains("500ms"),
+            "{message}"
+        );
+        drop(holder);
+        let ran = pg::migrate(&url, &Tables::default(), wait).await.unwrap();
+        assert_eq!(ran, pg::SHIPPED.len());
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
     }
 
     #[cfg(feature = "sqlite")]

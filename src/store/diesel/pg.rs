@@ -28,7 +28,7 @@ use diesel_async::{
 use futures_util::FutureExt as _;
 
 pub use super::{
-    migrate::pg::{run_migrations, run_migrations_with, MIGRATIONS},
+    migrate::pg::{run_migrations, run_migrations_with, MIGRATIONS, MIGRATION_LOCK_TIMEOUT},
     pg_connect::SslMode,
 };
 use super::{

@@ -1,5 +1,6 @@
-//! PostgreSQL connections as the stores open them: the URL's `sslmode` (and `sslrootcert`)
-//! decide whether and how TLS is used (rustls, feature `postgres-tls`).
+//! PostgreSQL connections as the stores open them: the `sslmode` (and `sslrootcert`) of the URL
+//! or `key=value` connection string decide whether and how TLS is used (rustls, feature
+//! `postgres-tls`).
 
 use std::fmt;
 
@@ -7,7 +8,8 @@ use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::AsyncPgConnection;
 
 /// Whether a PostgreSQL connection uses TLS: the `sslmode` query parameter of a `postgres://`
-/// URL (`?sslmode=verify-full`). TLS needs the `postgres-tls` feature; every TLS connection
+/// URL (`?sslmode=verify-full`), or the `sslmode` of a `key=value` connection string
+/// (`host=db sslmode=verify-full`). TLS needs the `postgres-tls` feature; every TLS connection
 /// verifies the server's certificate chain (the system's root certificates, plus those of the
 /// PEM file named by `sslrootcert`) and its host name.
 ///
@@ -16,6 +18,7 @@ use diesel_async::AsyncPgConnection;
 ///
 /// assert_eq!(SslMode::of_url("postgres://app@db/app")?, SslMode::Disable);
 /// assert_eq!(SslMode::of_url("postgres://app@db/app?sslmode=verify-full")?, SslMode::VerifyFull);
+/// assert_eq!(SslMode::of_url("host=db user=app sslmode=require")?, SslMode::Require);
 /// assert!(SslMode::of_url("postgres://app@db/app?sslmode=verify-ca").is_err());
 /// # Ok::<(), diesel::ConnectionError>(())
 /// ```
@@ -26,7 +29,8 @@ pub enum SslMode {
     #[default]
     Disable,
     /// `prefer`: TLS when the server offers it, verified as with `verify-full`; plain TCP only
-    /// when the server does not offer TLS. A certificate that fails verification is an
+    /// when the server says it has no TLS, which an active attacker can say for it: use
+    /// `require` or `verify-full` where the network is not trusted. A certificate that fails verification is an
     /// error, never a reason to fall back to plain TCP (that would let an active attacker
     /// downgrade the connection). Without the `postgres-tls` feature: plain TCP.
     Prefer,
@@ -67,8 +71,9 @@ impl SslMode {
         }
     }
 
-    /// The `sslmode` of a PostgreSQL URL ([`Disable`](Self::Disable) when it has none); an
-    /// error for a value this crate does not support or a malformed URL.
+    /// The `sslmode` of a PostgreSQL URL or `key=value` connection string
+    /// ([`Disable`](Self::Disable) when it has none); an error for a value this crate does not
+    /// support or a malformed string.
     pub fn of_url(url: &str) -> ConnectionResult<Self> {
         Target::parse(url).map(|t| t.mode)
     }
@@ -78,7 +83,8 @@ fn bad(message: impl Into<String>) -> ConnectionError {
     ConnectionError::BadConnection(message.into())
 }
 
-/// A URL taken apart: what tokio-postgres connects to, and this crate's TLS settings.
+/// A connection string taken apart: what tokio-postgres connects to, and this crate's TLS
+/// settings.
 struct Target {
     config: tokio_postgres::Config,
     mode: SslMode,
@@ -86,32 +92,28 @@ struct Target {
     root_cert: Option<String>,
 }
 
+/// The parameters this crate reads itself, and removes from what tokio-postgres parses (whose
+/// parser knows neither `sslrootcert` nor `sslmode=verify-full`).
+const TLS_KEYS: [&str; 2] = ["sslmode", "sslrootcert"];
+
 impl Target {
     /// `sslmode` and `sslrootcert` are read from a `postgres://` (or `postgresql://`) URL's
-    /// query and removed from it; the rest is tokio-postgres's to parse. A `key=value`
-    /// connection string is passed on unchanged and connects without TLS.
+    /// query, or from a `key=value` connection string, and removed from it; the rest is passed
+    /// on as written (no re-encoding) for tokio-postgres to parse.
     fn parse(url: &str) -> ConnectionResult<Self> {
+        let (rest, taken) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            split_url(url)?
+        } else {
+            split_key_values(url)?
+        };
         let mut mode = SslMode::Disable;
         let mut root_cert = None;
-        let mut rest = url.to_owned();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let mut parsed = url::Url::parse(url).map_err(|_| {
-                ConnectionError::InvalidConnectionUrl("the PostgreSQL URL is malformed".into())
-            })?;
-            let mut kept = Vec::new();
-            for (key, value) in parsed.query_pairs() {
-                match &*key {
-                    "sslmode" => mode = SslMode::parse(&value)?,
-                    "sslrootcert" => root_cert = Some(value.into_owned()),
-                    _ => kept.push((key.into_owned(), value.into_owned())),
-                }
-            }
-            if kept.is_empty() {
-                parsed.set_query(None);
+        for (key, value) in taken {
+            if key == "sslmode" {
+                mode = SslMode::parse(&value)?;
             } else {
-                parsed.query_pairs_mut().clear().extend_pairs(kept);
+                root_cert = Some(value);
             }
-            rest = parsed.into();
         }
         let mut config: tokio_postgres::Config =
             rest.parse().map_err(|e: tokio_postgres::Error| {
@@ -128,6 +130,101 @@ impl Target {
             root_cert,
         })
     }
+}
+
+/// A URL without its [`TLS_KEYS`] query parameters, and their decoded values. The other
+/// parameters are kept byte for byte: tokio-postgres percent-decodes them itself (and reads
+/// `+` as `+`, so re-encoding a space as `+` would change the value).
+fn split_url(url: &str) -> ConnectionResult<(String, Vec<(String, String)>)> {
+    url::Url::parse(url).map_err(|_| {
+        ConnectionError::InvalidConnectionUrl("the PostgreSQL URL is malformed".into())
+    })?;
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Vec::new()));
+    };
+    let mut kept = Vec::new();
+    let mut taken = Vec::new();
+    for segment in query.split('&').filter(|s| !s.is_empty()) {
+        let (key, value) = segment.split_once('=').unwrap_or((segment, ""));
+        let key = percent_decode(key)?;
+        if TLS_KEYS.contains(&&*key) {
+            taken.push((key, percent_decode(value)?));
+        } else {
+            kept.push(segment);
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, taken))
+}
+
+fn percent_decode(s: &str) -> ConnectionResult<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(Into::into)
+        .map_err(|_| {
+            ConnectionError::InvalidConnectionUrl(
+                "a PostgreSQL URL parameter is not UTF-8 once decoded".into(),
+            )
+        })
+}
+
+/// A `key=value` connection string without its [`TLS_KEYS`] parameters, and their values.
+/// The grammar is tokio-postgres's (libpq's): `key = value` pairs separated by whitespace, a
+/// value either `'quoted'` or a run of non-whitespace, `\` escaping the next character in
+/// both. The other parameters are kept as written.
+fn split_key_values(s: &str) -> ConnectionResult<(String, Vec<(String, String)>)> {
+    let malformed =
+        |what: &str| ConnectionError::InvalidConnectionUrl(format!("connection string: {what}"));
+    let mut rest = String::with_capacity(s.len());
+    let mut taken = Vec::new();
+    let mut it = s.char_indices().peekable();
+    let mut kept_from = 0;
+    loop {
+        while it.next_if(|&(_, c)| c.is_whitespace()).is_some() {}
+        let Some(&(start, _)) = it.peek() else { break };
+        while it
+            .next_if(|&(_, c)| !c.is_whitespace() && c != '=')
+            .is_some()
+        {}
+        let key_end = it.peek().map_or(s.len(), |&(i, _)| i);
+        let key = &s[start..key_end];
+        while it.next_if(|&(_, c)| c.is_whitespace()).is_some() {}
+        if it.next_if(|&(_, c)| c == '=').is_none() || key.is_empty() {
+            return Err(malformed("expected `key=value`"));
+        }
+        while it.next_if(|&(_, c)| c.is_whitespace()).is_some() {}
+        let quoted = it.next_if(|&(_, c)| c == '\'').is_some();
+        let mut value = String::new();
+        let mut closed = false;
+        while let Some((_, c)) = it.next_if(|&(_, c)| quoted || !c.is_whitespace()) {
+            match c {
+                '\\' => value.extend(it.next().map(|(_, c)| c)),
+                '\'' if quoted => {
+                    closed = true;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        if quoted && !closed {
+            return Err(malformed("unterminated quoted value"));
+        }
+        if !quoted && value.is_empty() {
+            return Err(malformed("a key without a value"));
+        }
+        if TLS_KEYS.contains(&key) {
+            let end = it.peek().map_or(s.len(), |&(i, _)| i);
+            rest.push_str(&s[kept_from..start]);
+            kept_from = end;
+            taken.push((key.to_owned(), value));
+        }
+    }
+    rest.push_str(&s[kept_from..]);
+    Ok((rest, taken))
 }
 
 /// Opens one connection to `url`, with TLS as its `sslmode` says.
@@ -255,6 +352,62 @@ mod tests {
         }
         let err = SslMode::of_url("postgres://u@h/db?sslmode=verify-ca").unwrap_err();
         assert!(err.to_string().contains("verify-full"), "{err}");
+    }
+
+    /// A `key=value` connection string's `sslmode` and `sslrootcert` count as a URL's do
+    /// (they used to be left to tokio-postgres, whose `sslmode` this crate then overrode with
+    /// `disable`: plain TCP), quoted or not; the other parameters reach tokio-postgres intact.
+    #[test]
+    fn sslmode_is_read_from_key_value_strings_too() {
+        let t = Target::parse(
+            "host=db user=u dbname=app sslmode=verify-full sslrootcert='/etc/my ca.pem'",
+        )
+        .unwrap();
+        assert_eq!(t.mode, SslMode::VerifyFull);
+        assert_eq!(t.root_cert.as_deref(), Some("/etc/my ca.pem"));
+        assert_eq!(
+            t.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert_eq!(t.config.get_user(), Some("u"));
+        assert_eq!(t.config.get_dbname(), Some("app"));
+        for (s, mode) in [
+            ("host=h sslmode=require", SslMode::Require),
+            ("sslmode = 'prefer' host=h", SslMode::Prefer),
+            ("host=h sslmode=disable", SslMode::Disable),
+            ("host=h", SslMode::Disable),
+        ] {
+            assert_eq!(Target::parse(s).unwrap().mode, mode, "{s}");
+        }
+        let t = Target::parse(r"password='p w\'d' sslmode=require application_name=a\ b").unwrap();
+        assert_eq!(t.config.get_password(), Some(&b"p w'd"[..]));
+        assert_eq!(t.config.get_application_name(), Some("a b"));
+        let err = SslMode::of_url("host=h sslmode=verify-ca").unwrap_err();
+        assert!(err.to_string().contains("verify-full"), "{err}");
+        for s in [
+            "host=h sslmode",
+            "host=h sslmode='require",
+            "host=h sslmode=",
+        ] {
+            assert!(Target::parse(s).is_err(), "{s}");
+        }
+    }
+
+    /// Taking `sslmode`/`sslrootcert` out of a URL leaves the other parameters as written:
+    /// tokio-postgres decodes `%20` but not `+`, so re-encoding a space as `+` changed them.
+    #[test]
+    fn url_parameters_are_passed_on_without_re_encoding() {
+        let t = Target::parse(
+            "postgres://u@h/db?options=-c%20search_path%3Dx&sslmode=require\
+             &application_name=my%20app&sslrootcert=/c%2B%2B.pem",
+        )
+        .unwrap();
+        assert_eq!(t.mode, SslMode::Require);
+        assert_eq!(t.root_cert.as_deref(), Some("/c++.pem"));
+        assert_eq!(t.config.get_options(), Some("-c search_path=x"));
+        assert_eq!(t.config.get_application_name(), Some("my app"));
+        let t = Target::parse("postgres://u@h/db?application_name=a+b").unwrap();
+        assert_eq!(t.config.get_application_name(), Some("a+b"));
     }
 
     /// Without the feature, a mode that needs TLS fails before any connection is tried, and
