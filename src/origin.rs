@@ -56,7 +56,9 @@ pub(crate) fn parse_origin(raw: &str, rp_id: &str) -> Result<Origin, ConfigError
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("must not contain userinfo"));
     }
-    if url.query().is_some() || url.fragment().is_some() || raw.contains('?') || raw.contains('#') {
+    // The raw text decides: `Url` reports an empty query or fragment (`https://a?`) too, but
+    // every query or fragment starts with one of these characters.
+    if raw.contains('?') || raw.contains('#') {
         return Err(bad("must not contain a query or fragment"));
     }
     let after_scheme = raw.split_once("://").map(|(_, rest)| rest).unwrap_or("");
@@ -318,6 +320,37 @@ mod tests {
             &cd("https://example.com")
         ));
         assert!(!accepted_for_registration(&config, b"not json"));
+    }
+
+    /// Each refusal names its own reason: plain http for another host is not "a bad scheme".
+    #[test]
+    fn origin_refusals_say_why() {
+        for (raw, why) in [
+            (
+                "http://example.com",
+                "plain http is only allowed for localhost",
+            ),
+            ("ftp://example.com", "the scheme must be https"),
+            (
+                "https://example.com?",
+                "must not contain a query or fragment",
+            ),
+            (
+                "https://example.com#",
+                "must not contain a query or fragment",
+            ),
+            (
+                "https://example.com/",
+                "must not contain a path or trailing slash",
+            ),
+            ("https://u@example.com", "must not contain userinfo"),
+            ("https://other.org", "is not a suffix of the host"),
+        ] {
+            let err = parse_origin(raw, "example.com").expect_err(raw);
+            assert!(err.to_string().contains(why), "{raw}: {err}");
+        }
+        assert!(parse_origin("http://localhost:8080", "localhost").is_ok());
+        assert!(parse_origin("http://a.localhost", "localhost").is_ok());
     }
 
     #[test]
