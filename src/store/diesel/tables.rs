@@ -156,6 +156,15 @@ impl Tables {
 mod tests {
     use super::*;
 
+    /// Only both default names are the default tables (whose migrations carry the shipped
+    /// version numbers); one changed name gets its own version tag.
+    #[test]
+    fn default_means_both_names_are_the_defaults() {
+        assert!(Tables::default().is_default());
+        assert!(!Tables::new(CREDENTIALS, "ceremonies").unwrap().is_default());
+        assert!(!Tables::new("keys", CHALLENGES).unwrap().is_default());
+    }
+
     /// A configured name that contains a default name is not renamed a second time: every
     /// default name in the shipped SQL is replaced once, in one pass.
     #[test]
