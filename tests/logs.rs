@@ -282,6 +282,15 @@ fn assert_no_secret(records: &[Record], secrets: &[String], core_may_show: &[Str
     }
 }
 
+/// Flips the lowest bit of the last byte of `credential.response.<field>` (base64url).
+fn flip_last_bit(credential: &mut Value, field: &str) {
+    let mut bytes = unb64(credential["response"][field].as_str().unwrap());
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 0x01;
+    }
+    credential["response"][field] = b64(&bytes).into();
+}
+
 /// Public identifiers are not secrets; short strings would match by chance.
 fn only_secrets(secrets: &mut Vec<String>, public: &[&str]) {
     secrets.retain(|s| {
@@ -327,14 +336,7 @@ async fn failure_paths_say_what_failed_and_log_no_secret() {
     // authenticator made, so the self-attestation signature fails.
     let mut body = app.registration(&mut alice, None).await;
     secrets_in(&body, &mut secrets);
-    let mut attestation = unb64(
-        body["credential"]["response"]["attestationObject"]
-            .as_str()
-            .unwrap(),
-    );
-    let last = attestation.len() - 1;
-    attestation[last] ^= 0x01;
-    body["credential"]["response"]["attestationObject"] = b64(&attestation).into();
+    flip_last_bit(&mut body["credential"], "attestationObject");
     secrets_in(&body, &mut secrets);
     // Core traces the response it verifies, after our handle is spent (see `is_core`).
     let mut spent = Vec::new();
@@ -354,14 +356,7 @@ async fn failure_paths_say_what_failed_and_log_no_secret() {
     // A bad signature.
     let mut body = app.assertion(&mut alice, Some("alice")).await;
     secrets_in(&body, &mut secrets);
-    let mut signature = unb64(
-        body["credential"]["response"]["signature"]
-            .as_str()
-            .unwrap(),
-    );
-    let last = signature.len() - 1;
-    signature[last] ^= 0x01;
-    body["credential"]["response"]["signature"] = b64(&signature).into();
+    flip_last_bit(&mut body["credential"], "signature");
     secrets_in(&body, &mut secrets); // one bit off the real signature
     app.post("/auth/passkeys/authenticate/finish", body)
         .await
@@ -370,14 +365,9 @@ async fn failure_paths_say_what_failed_and_log_no_secret() {
     // A refused origin.
     let mut body = app.assertion(&mut alice, None).await;
     secrets_in(&body, &mut secrets);
-    let client = body["credential"]["response"]["clientDataJSON"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut client_data: Value = serde_json::from_slice(&unb64(&client)).unwrap();
-    client_data["origin"] = "https://evil.example".into();
-    body["credential"]["response"]["clientDataJSON"] =
-        b64(&serde_json::to_vec(&client_data).unwrap()).into();
+    edit_client_data(&mut body["credential"], |cd| {
+        cd["origin"] = "https://evil.example".into()
+    });
     app.post("/auth/passkeys/authenticate/finish", body)
         .await
         .assert_error(401, "assertion_verification_failed");

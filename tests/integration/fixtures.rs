@@ -634,3 +634,25 @@ impl actix_passkeys::store::ChallengeStore for DownChallengeStore {
         Err(std::io::Error::other("challenge store full"))
     }
 }
+
+/// Edits the client data JSON of a finish body's `credential` (decoded, changed by `f`,
+/// re-encoded).
+pub fn edit_client_data(credential: &mut Value, f: impl FnOnce(&mut Value)) {
+    let raw = unb64(credential["response"]["clientDataJSON"].as_str().unwrap());
+    let mut cd: Value = serde_json::from_slice(&raw).unwrap();
+    f(&mut cd);
+    credential["response"]["clientDataJSON"] = Value::from(b64(&serde_json::to_vec(&cd).unwrap()));
+}
+
+/// A replay seed from the environment variable `var`, if set to a number.
+pub fn env_seed(var: &str) -> Option<u64> {
+    std::env::var(var).ok().and_then(|s| s.parse().ok())
+}
+
+/// A fresh seed from the clock, for a run without a replay seed.
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}

@@ -37,7 +37,7 @@ use actix_passkeys::{
 };
 use serde_json::{json, Value};
 
-use crate::fixtures::{config, unb64, ORIGIN};
+use crate::fixtures::{clock_seed, config, env_seed, unb64, ORIGIN};
 
 /// The first service's one top origin: `crossOrigin: true` signs in only with it as
 /// `topOrigin`. Every fourth case goes to a second service over the same credential store that
@@ -91,16 +91,7 @@ impl Rng {
 }
 
 fn seed() -> u64 {
-    std::env::var("PASSKEYS_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
+    env_seed("PASSKEYS_FUZZ_SEED").unwrap_or_else(|| clock_seed() | 1)
 }
 
 /// The branch a refusal came from: webauthn-rs-core's error variant when there is one.

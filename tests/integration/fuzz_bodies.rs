@@ -30,7 +30,7 @@ use actix_passkeys::{
 };
 use serde_json::{json, Value};
 
-use crate::fixtures::{b64, config, ORIGIN};
+use crate::fixtures::{b64, clock_seed, config, env_seed, ORIGIN};
 
 #[path = "../../fuzz/fuzz_targets/bodies.rs"]
 mod bodies;
@@ -57,15 +57,8 @@ impl Rng {
 }
 
 fn seed() -> u64 {
-    std::env::var("PASSKEYS_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
+    env_seed("PASSKEYS_FUZZ_SEED")
+        .unwrap_or_else(clock_seed)
         .max(1)
 }
 

@@ -60,13 +60,6 @@ async fn snapshot(ctx: &Ctx<Memory>) -> Vec<Credential> {
     all
 }
 
-fn edit_client_data(credential: &mut Value, f: impl FnOnce(&mut Value)) {
-    let raw = unb64(credential["response"]["clientDataJSON"].as_str().unwrap());
-    let mut cd: Value = serde_json::from_slice(&raw).unwrap();
-    f(&mut cd);
-    credential["response"]["clientDataJSON"] = json!(b64(&serde_json::to_vec(&cd).unwrap()));
-}
-
 fn cbor_map(bytes: &[u8]) -> std::collections::BTreeMap<Cbor, Cbor> {
     match serde_cbor_2::from_slice(bytes).unwrap() {
         Cbor::Map(m) => m,

@@ -457,15 +457,7 @@ fn changed_field(before: &Value, after: &Value, d: &Damage) -> Option<&'static s
 }
 
 fn seed() -> u64 {
-    std::env::var("PASSKEYS_PROPTEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
+    env_seed("PASSKEYS_PROPTEST_SEED").unwrap_or_else(clock_seed)
 }
 
 #[track_caller]

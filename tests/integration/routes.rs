@@ -1267,6 +1267,23 @@ pub async fn long_authenticator_names_are_cut_to_fit<B: Backend>() {
     assert!(long.replace('\u{202E}', "").starts_with(&name));
 }
 
+/// The test app under `ResidentKey::Required`.
+async fn resident_key_required_app<B: Backend>(
+    ctx: &Ctx<B>,
+) -> TestApp<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let config = config()
+        .resident_key(actix_passkeys::policy::ResidentKey::Required)
+        .build()
+        .unwrap();
+    ctx.app_with(ctx.builder(config).build().unwrap()).await
+}
+
 /// Resident key `required` with no `credProps` report: the credential registers, recorded as
 /// `discoverable: None` (unknown). The options told the client `requireResidentKey: true` and
 /// `residentKey: "required"`, and a client that cannot create a discoverable credential fails
@@ -1274,16 +1291,7 @@ pub async fn long_authenticator_names_are_cut_to_fit<B: Backend>() {
 /// do not implement `credProps`. This pins the documented behaviour of `ResidentKey::Required`.
 pub async fn resident_key_required_accepts_an_absent_credprops_report_as_unknown<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
-    let passkeys = ctx
-        .builder(
-            config()
-                .resident_key(actix_passkeys::policy::ResidentKey::Required)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let mut app = ctx.app_with(passkeys).await;
+    let mut app = resident_key_required_app(&ctx).await;
     app.signup("alice").await;
     let begin = app.post_empty("/auth/passkeys/register/begin").await;
     assert_eq!(
@@ -1307,16 +1315,7 @@ pub async fn resident_key_required_accepts_an_absent_credprops_report_as_unknown
 /// and not stored (deleting the check fails this test); a discoverable one registers.
 pub async fn resident_key_required_refuses_a_non_discoverable_credential<B: Backend>() {
     let ctx = Ctx::<B>::new().await;
-    let passkeys = ctx
-        .builder(
-            config()
-                .resident_key(actix_passkeys::policy::ResidentKey::Required)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let mut app = ctx.app_with(passkeys).await;
+    let mut app = resident_key_required_app(&ctx).await;
     app.signup("alice").await;
     let mut body = app.registration(&mut authenticator(), None).await;
     body["credential"]["clientExtensionResults"] = json!({"credProps": {"rk": false}});

@@ -55,13 +55,6 @@ fn break_signature(credential: &mut Value) {
     credential["response"]["signature"] = json!(b64(&sig));
 }
 
-fn edit_client_data(credential: &mut Value, f: impl FnOnce(&mut Value)) {
-    let raw = unb64(credential["response"]["clientDataJSON"].as_str().unwrap());
-    let mut cd: Value = serde_json::from_slice(&raw).unwrap();
-    f(&mut cd);
-    credential["response"]["clientDataJSON"] = json!(b64(&serde_json::to_vec(&cd).unwrap()));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Item 7 (user-id half): user ids are at most 256 bytes.
 
