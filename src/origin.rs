@@ -88,7 +88,7 @@ pub(crate) fn parse_origin(raw: &str, rp_id: &str) -> Result<Origin, ConfigError
     Ok(Origin::Web(url))
 }
 
-fn is_localhost(host: &str) -> bool {
+pub(crate) fn is_localhost(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 

@@ -4,7 +4,8 @@
 #![doc = include_str!("../docs/configuration.md")]
 
 pub use crate::config::{
-    Attachment, AttestationPreference, Origin, ResidentKey, SignCountPolicy, UserVerification,
-    DEFAULT_BODY_LIMIT, DEFAULT_CHALLENGE_TTL, DEFAULT_FRESH_WINDOW, DEFAULT_IDENTIFY_WINDOW,
-    DEFAULT_TIMEOUT, MAX_CHALLENGE_TTL, MAX_RELATED_ORIGIN_LABELS,
+    Attachment, AttestationPreference, Hint, NativeApp, Origin, ResidentKey, SignCountPolicy,
+    TransportsPolicy, UserVerification, DEFAULT_BODY_LIMIT, DEFAULT_CHALLENGE_TTL,
+    DEFAULT_FRESH_WINDOW, DEFAULT_IDENTIFY_WINDOW, DEFAULT_TIMEOUT, MAX_CHALLENGE_TTL,
+    MAX_RELATED_ORIGIN_LABELS,
 };

@@ -17,7 +17,11 @@ pub use crate::{
     },
     model::{CredentialView, MAX_DEVICE_NAME_CHARS},
     web::{
-        scope::{DEFAULT_PATH, WELL_KNOWN_PATH},
+        scope::DEFAULT_PATH,
         signal::{Signal, SIGNAL_HEADER},
+        well_known::{
+            APPLE_APP_SITE_ASSOCIATION_PATH, ASSET_LINKS_PATH, PASSKEY_ENDPOINTS_PATH,
+            WELL_KNOWN_PATH,
+        },
     },
 };

@@ -1,7 +1,9 @@
 /*! actix-passkeys browser helper. Plain JS, no dependencies, no build step.
  * Served by the library at `<scope>/passkeys.js`. Exposes `window.Passkeys`:
- *   register({ base, deviceName })  -> {"status":"ok","credentialId"}
- *   signIn({ base, userId })        -> {"status":"ok","userId"}   (userId null/absent = usernameless)
+ *   register({ base, deviceName, hints }) -> {"status":"ok","credentialId"}
+ *   signIn({ base, userId, hints }) -> {"status":"ok","userId"}   (userId null/absent = usernameless)
+ *                                      hints: e.g. ['client-device'], this ceremony's WebAuthn hints
+ *                                      (replacing the server's configured ones; absent = those)
  *   autofill({ base, signal })      -> same as signIn, via conditional mediation (browser autofill),
  *                                      or null when the browser has no conditional mediation
  *   upgrade({ base, deviceName, signal }) -> {"status":"ok","credentialId"} via conditional create (the
@@ -168,7 +170,7 @@
   async function register(opts) {
     const o = opts || {}, base = o.base || DEFAULT_BASE;
     requireSupport(); // before asking the server for a challenge
-    const begin = await post(base, '/register/begin', {});
+    const begin = await post(base, '/register/begin', o.hints ? { hints: o.hints } : {});
     const cred = await browser(function () {
       return navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
     });
@@ -194,9 +196,11 @@
     return post(base, '/register/finish', body);
   }
 
-  async function authenticate(base, userId, extra) {
+  async function authenticate(base, userId, extra, hints) {
     requireSupport();
-    const begin = await post(base, '/authenticate/begin', { userId: userId == null ? null : userId });
+    const request = { userId: userId == null ? null : userId };
+    if (hints) request.hints = hints;
+    const begin = await post(base, '/authenticate/begin', request);
     const cred = await browser(function () {
       return navigator.credentials.get(Object.assign({ publicKey: requestOptions(begin.publicKey) }, extra));
     });
@@ -205,7 +209,7 @@
 
   function signIn(opts) {
     const o = opts || {};
-    return authenticate(o.base || DEFAULT_BASE, o.userId, {});
+    return authenticate(o.base || DEFAULT_BASE, o.userId, {}, o.hints);
   }
 
   async function autofill(opts) {

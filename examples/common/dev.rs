@@ -21,10 +21,15 @@ pub(crate) fn port() -> u16 {
         .unwrap_or(8080)
 }
 
-/// rp id `localhost` and origin `http://localhost:<port>`, overridden by `PASSKEYS_*`.
+/// rp id `localhost` and origin `http://localhost:<port>`, overridden by `PASSKEYS_*`. The
+/// page itself is where passkeys are added and managed, so `/.well-known/passkey-endpoints`
+/// points password managers there.
 pub(crate) fn local_config(name: &str, port: u16) -> Result<PasskeyConfig, ConfigError> {
+    let page = format!("http://localhost:{port}/");
     PasskeyConfig::builder("localhost", name)
         .origin(format!("http://localhost:{port}"))
+        .enroll_url(&page)
+        .manage_url(format!("{page}#account"))
         .apply_env()?
         .build()
 }

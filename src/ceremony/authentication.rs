@@ -12,10 +12,13 @@ use webauthn_rs_core::{
     },
 };
 
-use super::{metadata::transports, Step};
+use super::{
+    options::{call_hints, hints_json, offered_transports},
+    Step,
+};
 use crate::{
     audit::AuditEventKind,
-    config::SignCountPolicy,
+    config::{Hint, SignCountPolicy},
     error::PasskeyError,
     model::{b64url, AuthenticationResult, Credential, UsageUpdate},
     origin,
@@ -38,6 +41,15 @@ pub struct AuthenticationOptions {
 
 /// The `authenticate/begin` request body: a `userId` for username-first sign-in, or nothing
 /// (or `null`) for usernameless sign-in.
+///
+/// ```
+/// use actix_passkeys::{policy::Hint, wire::AuthenticationBegin};
+///
+/// // A custom flow asking for a security key:
+/// let mut begin = AuthenticationBegin::default();
+/// begin.user_id = Some("42".to_owned());
+/// begin.hints = Some(vec![Hint::SecurityKey]);
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
@@ -45,6 +57,11 @@ pub struct AuthenticationBegin {
     /// The app user id to sign in, if known.
     #[serde(default, rename = "userId", alias = "user_id")]
     pub user_id: Option<String>,
+    /// This ceremony's `hints`, replacing the configured
+    /// [`authentication_hints`](crate::PasskeyConfigBuilder::authentication_hints) (an empty
+    /// list sends none); absent: the configured ones. A hint twice is 400 `invalid_request`.
+    #[serde(default)]
+    pub hints: Option<Vec<Hint>>,
 }
 
 /// The `authenticate/finish` request body.
@@ -91,6 +108,12 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     challenges: &S,
     input: AuthenticationBegin,
 ) -> Result<AuthenticationOptions, PasskeyError> {
+    let policy = engine.config.transports_policy;
+    let hints = hints_json(call_hints(
+        input.hints.as_deref(),
+        &engine.config.authentication_hints,
+        None,
+    )?);
     let user_id = input.user_id.filter(|u| !u.is_empty());
     if let Some(uid) = &user_id {
         super::check_user_id(uid)?;
@@ -112,7 +135,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     let unknown_user = user_id.is_some() && allowed.is_empty();
     let allowed_transports: Vec<(Vec<u8>, Option<Vec<AuthenticatorTransport>>)> = allowed_rows
         .iter()
-        .map(|c| (c.credential_id.clone(), transports(&c.transports)))
+        .map(|c| (c.credential_id.clone(), offered_transports(c, policy)))
         .collect();
     let builder = engine
         .core
@@ -141,11 +164,12 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             .into_iter()
             .map(|id| AllowCredentials {
                 type_: "public-key".to_owned(),
-                transports: engine.secret.fake_transports(&id),
+                transports: engine.secret.fake_transports(&id, policy),
                 id,
             })
             .collect();
     }
+    public_key.hints = hints;
     // The finish step verifies against the live stored credential, never a copy in the state.
     state.set_allowed_credentials(Vec::new());
     let handle = engine

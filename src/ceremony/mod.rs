@@ -27,6 +27,7 @@ use crate::{
 
 pub(crate) mod authentication;
 pub(crate) mod metadata;
+mod options;
 pub(crate) mod registration;
 pub(crate) mod secret;
 #[cfg(test)]

@@ -7,10 +7,14 @@ use webauthn_rs_core::proto::{
     RegistrationState, RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
-use super::{metadata, metadata::transports, Step};
+use super::{
+    metadata,
+    options::{call_hints, hints_json, offered_transports},
+    Step,
+};
 use crate::{
     audit::AuditEventKind,
-    config::{Attachment, AttestationPreference, ResidentKey},
+    config::{Attachment, AttestationPreference, Hint, ResidentKey},
     error::PasskeyError,
     model::{b64url, fit_device_name, validate_device_name, Credential, PasskeyUser},
     origin,
@@ -46,12 +50,16 @@ pub enum Mediation {
     Conditional,
 }
 
-/// The optional `register/begin` request body.
+/// The optional `register/begin` request body (also what a custom flow passes to
+/// [`Passkeys::start_registration_with`](crate::Passkeys::start_registration_with)).
 ///
 /// ```
-/// let begin: actix_passkeys::wire::RegistrationBegin =
-///     serde_json::from_str(r#"{"mediation":"conditional"}"#)?;
-/// assert_eq!(begin.mediation, Some(actix_passkeys::wire::Mediation::Conditional));
+/// use actix_passkeys::{policy::Hint, wire::{Mediation, RegistrationBegin}};
+///
+/// let begin: RegistrationBegin =
+///     serde_json::from_str(r#"{"mediation":"conditional","hints":["client-device"]}"#)?;
+/// assert_eq!(begin.mediation, Some(Mediation::Conditional));
+/// assert_eq!(begin.hints, Some(vec![Hint::ClientDevice]));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,6 +70,12 @@ pub struct RegistrationBegin {
     /// sign-in); absent for an ordinary registration.
     #[serde(default)]
     pub mediation: Option<Mediation>,
+    /// This ceremony's `hints`, replacing the configured
+    /// [`registration_hints`](crate::PasskeyConfigBuilder::registration_hints) (an empty list
+    /// sends none); absent: the configured ones. A hint twice, or one that contradicts the
+    /// configured attachment, is 400 `invalid_request`.
+    #[serde(default)]
+    pub hints: Option<Vec<Hint>>,
 }
 
 /// The `register/finish` request body.
@@ -105,11 +119,19 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     credentials: &C,
     challenges: &S,
     user: PasskeyUser,
+    input: RegistrationBegin,
 ) -> Result<RegistrationOptions, PasskeyError> {
     if user.id.is_empty() {
         return Err(PasskeyError::NotAuthenticated);
     }
     super::check_user_id(&user.id)?;
+    let config = &engine.config;
+    let hints = call_hints(
+        input.hints.as_deref(),
+        &config.registration_hints,
+        config.attachment,
+    )?;
+    let hints = hints_json(hints);
     let existing = credentials
         .list_for_user(&user.id)
         .await
@@ -126,10 +148,9 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         .map(|c| PublicKeyCredentialDescriptor {
             type_: "public-key".to_owned(),
             id: c.credential_id.clone(),
-            transports: transports(&c.transports),
+            transports: offered_transports(c, config.transports_policy),
         })
         .collect();
-    let config = &engine.config;
     let name = if user.name.is_empty() {
         &user.id
     } else {
@@ -171,6 +192,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     // Excluded credentials are a hint to the client (with their transports); uniqueness itself
     // is enforced by the store at insert, which answers 409 for any user.
     public_key.exclude_credentials = Some(exclude);
+    public_key.hints = hints;
     // The engine can only say "required" or "discouraged"; "preferred" is what makes browsers
     // create discoverable credentials (usernameless and autofill sign-in) without refusing
     // authenticators that cannot.
@@ -197,7 +219,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     Ok(RegistrationOptions {
         public_key,
         state: handle,
-        mediation: None,
+        mediation: input.mediation,
     })
 }
 

@@ -11,6 +11,8 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use webauthn_rs_core::proto::AuthenticatorTransport;
 
+use crate::config::TransportsPolicy;
+
 const FAKE_ID_LABEL: &[u8] = b"actix-passkeys/v1/fake-credential-ids";
 const FAKE_TRANSPORTS_LABEL: &[u8] = b"actix-passkeys/v1/fake-transports";
 const USER_HANDLE_LABEL: &[u8] = b"actix-passkeys/v1/user-handle";
@@ -60,13 +62,32 @@ impl ServerSecret {
         .to_vec()
     }
 
-    /// Transports for a fake credential id: one of the sets real passkeys and security keys
-    /// report, or none (a client without `getTransports()` stores none, and its entries carry
-    /// no `transports`), chosen deterministically from the id under the secret, with rough
-    /// real-world weights.
-    pub(crate) fn fake_transports(&self, fake_id: &[u8]) -> Option<Vec<AuthenticatorTransport>> {
-        transport_set(hmac(&self.fake_transports, &[fake_id])[0])
+    /// Transports for a fake credential id, as `policy` would offer a real one's: one of the
+    /// sets real passkeys and security keys report, or none (a client without
+    /// `getTransports()` stores none, and its entries carry no `transports`), chosen
+    /// deterministically from the id under the secret, with rough real-world weights. Under
+    /// [`TransportsPolicy::OmitWhenBackupEligible`] a second keyed byte decides whether the fake
+    /// passkey is a synced one (and so offered without transports), as most passkeys are.
+    pub(crate) fn fake_transports(
+        &self,
+        fake_id: &[u8],
+        policy: TransportsPolicy,
+    ) -> Option<Vec<AuthenticatorTransport>> {
+        let picks = hmac(&self.fake_transports, &[fake_id]);
+        match policy {
+            TransportsPolicy::AsRegistered => transport_set(picks[0]),
+            TransportsPolicy::OmitWhenBackupEligible if !is_synced(picks[1]) => {
+                transport_set(picks[0])
+            }
+            TransportsPolicy::OmitWhenBackupEligible | TransportsPolicy::Omit => None,
+        }
     }
+}
+
+/// Whether a fake passkey counts as synced (backup eligible): 176 of 256, roughly the share of
+/// synced passkeys among those registered today.
+fn is_synced(pick: u8) -> bool {
+    pick < 176
 }
 
 /// The transport set for one keyed byte: the weights (out of 256) are 112 hybrid+internal, 56
@@ -133,8 +154,37 @@ mod tests {
         // The length prefix keeps (rp id, user id) pairs apart.
         assert_ne!(a.user_handle("a", "bc"), a.user_handle("ab", "c"));
         let sets: std::collections::HashSet<String> = (0u8..=255)
-            .map(|i| format!("{:?}", a.fake_transports(&[i; 16])))
+            .map(|i| {
+                format!(
+                    "{:?}",
+                    a.fake_transports(&[i; 16], TransportsPolicy::AsRegistered)
+                )
+            })
             .collect();
         assert!(sets.len() >= 4, "{sets:?}");
+    }
+
+    /// A fake entry is offered as a real one would be under each policy: never any transports
+    /// under `Omit`; under `OmitWhenBackupEligible` none for the synced share, the weighted set
+    /// (the same one `AsRegistered` offers) for the rest.
+    #[test]
+    fn fake_transports_follow_the_policy_as_real_entries_do() {
+        let a = ServerSecret::new(b"0123456789abcdef0123456789abcdef");
+        let mut omitted = 0;
+        for i in 0u8..=255 {
+            let id = [i; 16];
+            let registered = a.fake_transports(&id, TransportsPolicy::AsRegistered);
+            assert_eq!(a.fake_transports(&id, TransportsPolicy::Omit), None);
+            let picks = hmac(&a.fake_transports, &[&id]);
+            let when_be = a.fake_transports(&id, TransportsPolicy::OmitWhenBackupEligible);
+            if is_synced(picks[1]) {
+                assert_eq!(when_be, None, "id {i}");
+                omitted += 1;
+            } else {
+                assert_eq!(format!("{when_be:?}"), format!("{registered:?}"), "id {i}");
+            }
+        }
+        assert!((100..=250).contains(&omitted), "{omitted} of 256 synced");
+        assert!(is_synced(175) && !is_synced(176));
     }
 }

@@ -221,6 +221,7 @@ impl Rp {
             &self.credentials,
             &self.challenges,
             PasskeyUser::new(USER, "alice@example.org", "Alice"),
+            Default::default(),
         )
         .await
         .expect("begin");
@@ -274,6 +275,7 @@ impl Rp {
     ) -> Result<AuthenticationResult, PasskeyError> {
         let begin = AuthenticationBegin {
             user_id: (!usernameless).then(|| USER.to_owned()),
+            hints: None,
         };
         let options = authentication::begin(
             &Step::new(&self.engine),

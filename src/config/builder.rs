@@ -3,10 +3,13 @@
 use std::time::Duration;
 
 use super::{
-    Attachment, AttestationPreference, ConfigError, PasskeyConfig, ResidentKey, SignCountPolicy,
-    UserVerification, MAX_CHALLENGE_TTL,
+    check_hints, documents::parse_endpoint_url, Attachment, AttestationPreference, ConfigError,
+    Hint, NativeApp, PasskeyConfig, PasskeyEndpoints, ResidentKey, SignCountPolicy,
+    TransportsPolicy, UserVerification, MAX_CHALLENGE_TTL,
 };
-use crate::origin::{check_origin_labels, parse_origin, parse_related_origin, parse_top_origin};
+use crate::origin::{
+    check_origin_labels, parse_origin, parse_related_origin, parse_top_origin, Origin,
+};
 
 /// Builder for [`PasskeyConfig`]; every setter documents its default.
 #[derive(Debug, Clone)]
@@ -31,6 +34,13 @@ pub struct PasskeyConfigBuilder {
     pub(super) fresh_window: Duration,
     pub(super) identify_window: Duration,
     pub(super) top_origins: Vec<String>,
+    pub(super) registration_hints: Vec<Hint>,
+    pub(super) authentication_hints: Vec<Hint>,
+    pub(super) transports_policy: TransportsPolicy,
+    pub(super) native_apps: Vec<NativeApp>,
+    pub(super) enroll_url: Option<String>,
+    pub(super) manage_url: Option<String>,
+    pub(super) prf_usage_details_url: Option<String>,
 }
 
 impl PasskeyConfigBuilder {
@@ -188,6 +198,76 @@ impl PasskeyConfigBuilder {
         self
     }
 
+    /// The `hints` of registration options, most preferred first (WebAuthn Level 3): for
+    /// example `[Hint::SecurityKey]` for an app that registers security keys only. A
+    /// [`register/begin`](crate::wire::RegistrationBegin::hints) body or
+    /// [`Passkeys::start_registration_with`](crate::Passkeys::start_registration_with) may
+    /// give its own. `build()` refuses a hint given twice, and one that contradicts the
+    /// [`attachment`](Self::attachment) (`client-device` with `CrossPlatform`, `security-key`
+    /// or `hybrid` with `Platform`). Default: none.
+    ///
+    /// ```
+    /// use actix_passkeys::{policy::Hint, PasskeyConfig};
+    /// let config = PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .registration_hints([Hint::SecurityKey])
+    ///     .authentication_hints([Hint::SecurityKey, Hint::Hybrid])
+    ///     .build()?;
+    /// assert_eq!(config.registration_hints(), [Hint::SecurityKey]);
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn registration_hints(mut self, hints: impl IntoIterator<Item = Hint>) -> Self {
+        self.registration_hints = hints.into_iter().collect();
+        self
+    }
+
+    /// The `hints` of sign-in options, most preferred first; an
+    /// [`authenticate/begin`](crate::wire::AuthenticationBegin::hints) body may give its own.
+    /// `build()` refuses a hint given twice. Default: none.
+    pub fn authentication_hints(mut self, hints: impl IntoIterator<Item = Hint>) -> Self {
+        self.authentication_hints = hints.into_iter().collect();
+        self
+    }
+
+    /// Which stored transports the `allowCredentials` (sign-in) and `excludeCredentials`
+    /// (registration) entries carry; the fake entries answered for unknown users follow the
+    /// same policy, so they still look like real ones. Default:
+    /// [`TransportsPolicy::AsRegistered`].
+    pub fn transports_policy(mut self, policy: TransportsPolicy) -> Self {
+        self.transports_policy = policy;
+        self
+    }
+
+    /// Adds a native app that shares this relying party's passkeys (see [`NativeApp`]): an
+    /// Android app's `android:apk-key-hash:` origin is accepted from then on, and the app is
+    /// listed in `/.well-known/assetlinks.json` or `/.well-known/apple-app-site-association`,
+    /// which [`Passkeys::well_known`](crate::Passkeys::well_known) serves. Default: none.
+    pub fn native_app(mut self, app: NativeApp) -> Self {
+        self.native_apps.push(app);
+        self
+    }
+
+    /// The `enroll` URL of `/.well-known/passkey-endpoints`: the page where a signed-in user
+    /// creates a passkey (https, or http on localhost; absolute). Default: none.
+    pub fn enroll_url(mut self, url: impl Into<String>) -> Self {
+        self.enroll_url = Some(url.into());
+        self
+    }
+
+    /// The `manage` URL of `/.well-known/passkey-endpoints`: the page where a signed-in user
+    /// lists, renames and revokes passkeys. Default: none.
+    pub fn manage_url(mut self, url: impl Into<String>) -> Self {
+        self.manage_url = Some(url.into());
+        self
+    }
+
+    /// The `prfUsageDetails` URL of `/.well-known/passkey-endpoints`: a page saying how the
+    /// site uses the PRF extension. Default: none.
+    pub fn prf_usage_details_url(mut self, url: impl Into<String>) -> Self {
+        self.prf_usage_details_url = Some(url.into());
+        self
+    }
+
     /// Validates and builds the config.
     ///
     /// Fails with a [`ConfigError`] naming the field for: an empty or malformed rp id; no
@@ -195,7 +275,9 @@ impl PasskeyConfigBuilder {
     /// that is not https (plain http is allowed for `localhost` only); an rp id that is not the
     /// host, or a dot-bounded suffix of the host, of every web origin; a TTL of zero or above one
     /// hour; a related origin that is not an https (or localhost) web origin; origins spanning
-    /// more than [`MAX_RELATED_ORIGIN_LABELS`](super::MAX_RELATED_ORIGIN_LABELS) registrable-domain labels; a timeout under one second or above one hour; a body limit under 1 KiB.
+    /// more than [`MAX_RELATED_ORIGIN_LABELS`](super::MAX_RELATED_ORIGIN_LABELS) registrable-domain labels; a timeout under one second or above one hour; a body limit under 1 KiB;
+    /// hints given twice or against the attachment; a malformed [`NativeApp`]; a Passkey
+    /// Endpoints URL that is not an absolute https (or localhost) URL.
     pub fn build(self) -> Result<PasskeyConfig, ConfigError> {
         let rp_id = validate_rp_id(&self.rp_id)?;
         if self.rp_name.trim().is_empty() {
@@ -214,6 +296,17 @@ impl PasskeyConfigBuilder {
             .collect::<Result<Vec<_>, _>>()?;
         for raw in &self.related_origins {
             origins.push(parse_related_origin(raw)?);
+        }
+        let native_apps = self
+            .native_apps
+            .into_iter()
+            .map(NativeApp::validated)
+            .collect::<Result<Vec<_>, _>>()?;
+        for app_origin in native_apps.iter().filter_map(NativeApp::android_origin) {
+            let origin = Origin::Android(app_origin);
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
         }
         check_origin_labels(&origins)?;
         if self.challenge_ttl.is_zero() || self.challenge_ttl > MAX_CHALLENGE_TTL {
@@ -257,6 +350,20 @@ impl PasskeyConfigBuilder {
             }
             (false, uv) => uv,
         };
+        check_hints(&self.registration_hints, self.attachment)
+            .map_err(|why| ConfigError::new("registration_hints", why))?;
+        check_hints(&self.authentication_hints, None)
+            .map_err(|why| ConfigError::new("authentication_hints", why))?;
+        let endpoint = |field, raw: &Option<String>| {
+            raw.as_deref()
+                .map(|raw| parse_endpoint_url(field, raw))
+                .transpose()
+        };
+        let passkey_endpoints = PasskeyEndpoints {
+            enroll: endpoint("enroll_url", &self.enroll_url)?,
+            manage: endpoint("manage_url", &self.manage_url)?,
+            prf_usage_details: endpoint("prf_usage_details_url", &self.prf_usage_details_url)?,
+        };
         let top_origins = self
             .top_origins
             .iter()
@@ -279,6 +386,11 @@ impl PasskeyConfigBuilder {
             fresh_window: self.fresh_window,
             identify_window: self.identify_window,
             top_origins,
+            registration_hints: self.registration_hints,
+            authentication_hints: self.authentication_hints,
+            transports_policy: self.transports_policy,
+            native_apps,
+            passkey_endpoints,
         })
     }
 }
@@ -397,6 +509,24 @@ mod tests {
             ),
             (base().top_origin("android:apk-key-hash:abc"), "top_origins"),
             (base().top_origin("*"), "top_origins"),
+            (
+                base().registration_hints([Hint::Hybrid, Hint::Hybrid]),
+                "registration_hints",
+            ),
+            (
+                base()
+                    .attachment(Some(Attachment::Platform))
+                    .registration_hints([Hint::SecurityKey]),
+                "registration_hints",
+            ),
+            (
+                base().authentication_hints([Hint::ClientDevice, Hint::ClientDevice]),
+                "authentication_hints",
+            ),
+            (
+                base().native_app(NativeApp::apple("team", "com.example.app")),
+                "native_apps",
+            ),
         ];
         for (builder, field) in cases {
             let err = builder

@@ -4,8 +4,8 @@
 use std::{collections::HashMap, time::Duration};
 
 use super::{
-    Attachment, AttestationPreference, ConfigError, PasskeyConfigBuilder, ResidentKey,
-    SignCountPolicy, UserVerification,
+    Attachment, AttestationPreference, ConfigError, Hint, NativeApp, PasskeyConfigBuilder,
+    ResidentKey, SignCountPolicy, TransportsPolicy, UserVerification,
 };
 
 impl PasskeyConfigBuilder {
@@ -29,6 +29,12 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_FRESH_WINDOW` | seconds |
     /// | `PASSKEYS_IDENTIFY_WINDOW` | seconds |
     /// | `PASSKEYS_TOP_ORIGINS` | top origins for cross-origin iframes, comma-separated |
+    /// | `PASSKEYS_REGISTRATION_HINTS` | `security-key`, `client-device`, `hybrid`, comma-separated |
+    /// | `PASSKEYS_AUTHENTICATION_HINTS` | the same, for sign-in |
+    /// | `PASSKEYS_TRANSPORTS_POLICY` | `as_registered` / `omit_when_backup_eligible` / `omit` |
+    /// | `PASSKEYS_ANDROID_APPS` | `<package>=<SHA-256 fingerprint>`, comma-separated |
+    /// | `PASSKEYS_APPLE_APPS` | `<Team ID>.<bundle id>`, comma-separated |
+    /// | `PASSKEYS_ENROLL_URL`, `PASSKEYS_MANAGE_URL`, `PASSKEYS_PRF_USAGE_DETAILS_URL` | Passkey Endpoints URLs |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -150,6 +156,65 @@ impl PasskeyConfigBuilder {
         if let Some(v) = get("PASSKEYS_TOP_ORIGINS") {
             self.top_origins = split_list(&v);
         }
+        if let Some(v) = get("PASSKEYS_REGISTRATION_HINTS") {
+            self.registration_hints = parse_hints("registration_hints", &v)?;
+        }
+        if let Some(v) = get("PASSKEYS_AUTHENTICATION_HINTS") {
+            self.authentication_hints = parse_hints("authentication_hints", &v)?;
+        }
+        if let Some(v) = get("PASSKEYS_TRANSPORTS_POLICY") {
+            self.transports_policy = parse_choice(
+                "transports_policy",
+                &v,
+                &[
+                    ("as_registered", TransportsPolicy::AsRegistered),
+                    (
+                        "omit_when_backup_eligible",
+                        TransportsPolicy::OmitWhenBackupEligible,
+                    ),
+                    ("omit", TransportsPolicy::Omit),
+                ],
+            )?;
+        }
+        if let Some(v) = get("PASSKEYS_ANDROID_APPS") {
+            self.native_apps
+                .retain(|a| !matches!(a, NativeApp::Android { .. }));
+            for item in split_list(&v) {
+                let (package, print) = item.split_once('=').ok_or_else(|| {
+                    ConfigError::new(
+                        "native_apps",
+                        format!("`{item}` is not `<package>=<SHA-256 fingerprint>`"),
+                    )
+                })?;
+                self.native_apps
+                    .push(NativeApp::android(package.trim(), print.trim()));
+            }
+        }
+        if let Some(v) = get("PASSKEYS_APPLE_APPS") {
+            self.native_apps
+                .retain(|a| !matches!(a, NativeApp::Apple { .. }));
+            for item in split_list(&v) {
+                let (team, bundle) = item.split_once('.').ok_or_else(|| {
+                    ConfigError::new(
+                        "native_apps",
+                        format!("`{item}` is not `<Team ID>.<bundle id>`"),
+                    )
+                })?;
+                self.native_apps.push(NativeApp::apple(team, bundle));
+            }
+        }
+        for (var, slot) in [
+            ("PASSKEYS_ENROLL_URL", &mut self.enroll_url),
+            ("PASSKEYS_MANAGE_URL", &mut self.manage_url),
+            (
+                "PASSKEYS_PRF_USAGE_DETAILS_URL",
+                &mut self.prf_usage_details_url,
+            ),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = (!v.is_empty()).then_some(v);
+            }
+        }
         Ok(self)
     }
 }
@@ -160,6 +225,24 @@ fn split_list(v: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+        .collect()
+}
+
+/// A comma-separated list of hint names.
+fn parse_hints(field: &'static str, v: &str) -> Result<Vec<Hint>, ConfigError> {
+    split_list(v)
+        .iter()
+        .map(|name| {
+            parse_choice(
+                field,
+                name,
+                &[
+                    ("security-key", Hint::SecurityKey),
+                    ("client-device", Hint::ClientDevice),
+                    ("hybrid", Hint::Hybrid),
+                ],
+            )
+        })
         .collect()
 }
 
@@ -253,6 +336,66 @@ mod tests {
                 .and_then(PasskeyConfigBuilder::build)
                 .unwrap_err();
             assert_eq!(err.field(), field);
+        }
+    }
+
+    #[test]
+    fn client_settings_come_from_the_environment_too() {
+        let print = "FA:C6:17:45:DC:09:03:78:6F:B9:ED:E6:2A:96:2B:39:9F:73:48:F0:BB:6F:89:9B:83:32:66:75:91:03:3B:9C";
+        let android = format!("com.example.app={print}");
+        let vars: HashMap<String, String> = [
+            ("PASSKEYS_REGISTRATION_HINTS", "client-device, hybrid"),
+            ("PASSKEYS_AUTHENTICATION_HINTS", "security-key"),
+            ("PASSKEYS_TRANSPORTS_POLICY", "omit_when_backup_eligible"),
+            ("PASSKEYS_ANDROID_APPS", android.as_str()),
+            ("PASSKEYS_APPLE_APPS", "ABCDE12345.com.example.app"),
+            ("PASSKEYS_ENROLL_URL", "https://example.com/passkeys/new"),
+            ("PASSKEYS_MANAGE_URL", "https://example.com/passkeys"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let config = base()
+            .apply_vars(&vars)
+            .and_then(PasskeyConfigBuilder::build)
+            .expect("valid");
+        assert_eq!(
+            config.registration_hints(),
+            [Hint::ClientDevice, Hint::Hybrid]
+        );
+        assert_eq!(config.authentication_hints(), [Hint::SecurityKey]);
+        assert_eq!(
+            config.transports_policy(),
+            TransportsPolicy::OmitWhenBackupEligible
+        );
+        assert_eq!(
+            config.native_apps(),
+            [
+                NativeApp::android("com.example.app", print),
+                NativeApp::apple("ABCDE12345", "com.example.app")
+            ]
+        );
+        assert_eq!(
+            config.passkey_endpoints_document(),
+            serde_json::json!({
+                "enroll": "https://example.com/passkeys/new",
+                "manage": "https://example.com/passkeys"
+            })
+        );
+        for (k, v, field) in [
+            ("PASSKEYS_REGISTRATION_HINTS", "phone", "registration_hints"),
+            ("PASSKEYS_TRANSPORTS_POLICY", "never", "transports_policy"),
+            ("PASSKEYS_ANDROID_APPS", "com.example.app", "native_apps"),
+            ("PASSKEYS_APPLE_APPS", "ABCDE12345", "native_apps"),
+            ("PASSKEYS_MANAGE_URL", "/passkeys", "manage_url"),
+        ] {
+            let vars: HashMap<String, String> =
+                [(k.to_owned(), v.to_owned())].into_iter().collect();
+            let err = base()
+                .apply_vars(&vars)
+                .and_then(PasskeyConfigBuilder::build)
+                .expect_err(k);
+            assert_eq!(err.field(), field, "{k}={v}: {err}");
         }
     }
 

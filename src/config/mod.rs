@@ -9,12 +9,19 @@
 use std::{fmt, time::Duration};
 
 mod builder;
+mod documents;
 mod env;
+mod native;
 mod policy;
 
+pub(crate) use self::documents::PasskeyEndpoints;
 pub use self::{
     builder::PasskeyConfigBuilder,
-    policy::{Attachment, AttestationPreference, ResidentKey, SignCountPolicy, UserVerification},
+    native::NativeApp,
+    policy::{
+        Attachment, AttestationPreference, Hint, ResidentKey, SignCountPolicy, TransportsPolicy,
+        UserVerification,
+    },
 };
 pub use crate::origin::Origin;
 
@@ -118,6 +125,28 @@ pub struct PasskeyConfig {
     pub(crate) fresh_window: Duration,
     pub(crate) identify_window: Duration,
     pub(crate) top_origins: Vec<Origin>,
+    pub(crate) registration_hints: Vec<Hint>,
+    pub(crate) authentication_hints: Vec<Hint>,
+    pub(crate) transports_policy: TransportsPolicy,
+    pub(crate) native_apps: Vec<NativeApp>,
+    pub(crate) passkey_endpoints: PasskeyEndpoints,
+}
+
+/// Checks a list of hints: none given twice, none contradicting `attachment` (`client-device`
+/// asks for a platform authenticator, `security-key` and `hybrid` for a roaming one).
+pub(crate) fn check_hints(
+    hints: &[Hint],
+    attachment: Option<Attachment>,
+) -> Result<(), &'static str> {
+    for (i, hint) in hints.iter().enumerate() {
+        if hints[..i].contains(hint) {
+            return Err("hints must not name a hint twice.");
+        }
+        if attachment.is_some_and(|a| a != hint.attachment()) {
+            return Err("hints must not contradict the authenticator attachment.");
+        }
+    }
+    Ok(())
 }
 
 impl PasskeyConfig {
@@ -143,6 +172,13 @@ impl PasskeyConfig {
             fresh_window: DEFAULT_FRESH_WINDOW,
             identify_window: DEFAULT_IDENTIFY_WINDOW,
             top_origins: Vec::new(),
+            registration_hints: Vec::new(),
+            authentication_hints: Vec::new(),
+            transports_policy: TransportsPolicy::default(),
+            native_apps: Vec::new(),
+            enroll_url: None,
+            manage_url: None,
+            prf_usage_details_url: None,
         }
     }
 
@@ -173,50 +209,6 @@ impl PasskeyConfig {
     /// related origins given with [`PasskeyConfigBuilder::related_origin`].
     pub fn origins(&self) -> &[Origin] {
         &self.origins
-    }
-
-    /// The web origins of [`origins`](Self::origins) as serialised origins, in order, without
-    /// duplicates: the `origins` member of the `/.well-known/webauthn` document (native
-    /// `android:apk-key-hash:` origins are left out; they have no place in it).
-    ///
-    /// ```
-    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
-    ///     .origin("https://example.com")
-    ///     .origin("android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU")
-    ///     .related_origin("https://example.co.uk")
-    ///     .build()?;
-    /// assert_eq!(config.web_origins(), ["https://example.com", "https://example.co.uk"]);
-    /// # Ok::<(), actix_passkeys::ConfigError>(())
-    /// ```
-    pub fn web_origins(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for origin in &self.origins {
-            if let Origin::Web(_) = origin {
-                let s = origin.as_str();
-                if !out.contains(&s) {
-                    out.push(s);
-                }
-            }
-        }
-        out
-    }
-
-    /// The Related Origin Requests document served at `/.well-known/webauthn`:
-    /// `{"origins": [...]}` with [`web_origins`](Self::web_origins).
-    ///
-    /// ```
-    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
-    ///     .origin("https://example.com")
-    ///     .related_origin("https://example.de")
-    ///     .build()?;
-    /// assert_eq!(
-    ///     config.well_known_document().to_string(),
-    ///     r#"{"origins":["https://example.com","https://example.de"]}"#
-    /// );
-    /// # Ok::<(), actix_passkeys::ConfigError>(())
-    /// ```
-    pub fn well_known_document(&self) -> serde_json::Value {
-        serde_json::json!({ "origins": self.web_origins() })
     }
 
     /// Whether subdomains of the web origins are accepted.
@@ -286,6 +278,23 @@ impl PasskeyConfig {
     pub fn top_origins(&self) -> &[Origin] {
         &self.top_origins
     }
+
+    /// The `hints` sent in registration options (see
+    /// [`PasskeyConfigBuilder::registration_hints`]); empty: none.
+    pub fn registration_hints(&self) -> &[Hint] {
+        &self.registration_hints
+    }
+
+    /// The `hints` sent in sign-in options (see
+    /// [`PasskeyConfigBuilder::authentication_hints`]); empty: none.
+    pub fn authentication_hints(&self) -> &[Hint] {
+        &self.authentication_hints
+    }
+
+    /// Which stored transports the options' credential entries carry.
+    pub fn transports_policy(&self) -> TransportsPolicy {
+        self.transports_policy
+    }
 }
 
 #[cfg(test)]
@@ -296,6 +305,35 @@ mod tests {
 
     fn base() -> PasskeyConfigBuilder {
         PasskeyConfig::builder("example.com", "Example").origin("https://example.com")
+    }
+
+    #[test]
+    fn hints_twice_or_against_the_attachment_are_refused() {
+        use Hint::{ClientDevice, Hybrid, SecurityKey};
+        assert_eq!(check_hints(&[], Some(Attachment::Platform)), Ok(()));
+        assert_eq!(
+            check_hints(&[SecurityKey, Hybrid, ClientDevice], None),
+            Ok(())
+        );
+        assert!(check_hints(&[Hybrid, SecurityKey, Hybrid], None).is_err());
+        assert_eq!(
+            check_hints(&[SecurityKey, Hybrid], Some(Attachment::CrossPlatform)),
+            Ok(())
+        );
+        assert_eq!(
+            check_hints(&[ClientDevice], Some(Attachment::Platform)),
+            Ok(())
+        );
+        for (hint, attachment) in [
+            (ClientDevice, Attachment::CrossPlatform),
+            (SecurityKey, Attachment::Platform),
+            (Hybrid, Attachment::Platform),
+        ] {
+            assert!(
+                check_hints(&[hint], Some(attachment)).is_err(),
+                "{hint:?} {attachment:?}"
+            );
+        }
     }
 
     #[test]

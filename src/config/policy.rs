@@ -84,3 +84,64 @@ pub enum SignCountPolicy {
     /// sign-ins with it get `credential_disabled`.
     Disable,
 }
+
+/// A hint to the client about which kind of authenticator a ceremony expects (WebAuthn Level 3
+/// `hints`), sent in the options as `"security-key"`, `"client-device"` or `"hybrid"`, in the
+/// order given (most preferred first). Clients use hints for their UI only: the server enforces
+/// nothing with them.
+///
+/// ```
+/// use actix_passkeys::policy::Hint;
+/// assert_eq!(serde_json::to_string(&Hint::ClientDevice)?, r#""client-device""#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Hint {
+    /// A removable security key (USB, NFC).
+    SecurityKey,
+    /// The device the user is on (Touch ID, Windows Hello, Android): a platform authenticator.
+    ClientDevice,
+    /// Another device, such as a phone, reached by scanning a QR code (cross-device sign-in).
+    Hybrid,
+}
+
+impl Hint {
+    /// The name the spec gives it (`security-key`, `client-device`, `hybrid`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SecurityKey => "security-key",
+            Self::ClientDevice => "client-device",
+            Self::Hybrid => "hybrid",
+        }
+    }
+
+    /// The attachment this hint stands for: a platform authenticator for `client-device`, a
+    /// roaming one for the others.
+    pub(crate) fn attachment(self) -> Attachment {
+        match self {
+            Self::ClientDevice => Attachment::Platform,
+            Self::SecurityKey | Self::Hybrid => Attachment::CrossPlatform,
+        }
+    }
+}
+
+/// Which stored transports the options' `allowCredentials` and `excludeCredentials` entries
+/// carry. Transports only steer the browser's UI (which authenticators it offers), and some
+/// password managers report them in ways that mislead it: a synced passkey reported as
+/// `["internal"]` hides the phone (hybrid) option on other devices, and replaying `["hybrid"]`
+/// makes some clients skip the local credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TransportsPolicy {
+    /// The transports the authenticator reported at registration (default).
+    #[default]
+    AsRegistered,
+    /// None for backup-eligible (synced) passkeys, whose reported transports describe only the
+    /// device that created them; as registered for the others.
+    OmitWhenBackupEligible,
+    /// Never any: the browser offers every kind of authenticator.
+    Omit,
+}

@@ -11,3 +11,4 @@ pub(crate) mod service;
 #[cfg(feature = "session")]
 pub(crate) mod session;
 pub(crate) mod signal;
+pub(crate) mod well_known;

@@ -65,7 +65,7 @@ macro_rules! route {
 
 route!(register_begin, post, "/register/begin",
 tag = "registration",
-description = "Begins a registration for the resolved user. The body is optional; `{\"mediation\":\"conditional\"}` asks for options for a conditional create (passkey upgrade).",
+description = "Begins a registration for the resolved user. The body is optional; `{\"mediation\":\"conditional\"}` asks for options for a conditional create (passkey upgrade); `hints` replace the configured ones for this ceremony (400 invalid_request for a hint twice or one against the configured attachment).",
 request_body(content = Option<RegistrationBegin>, content_type = "application/json"),
 responses(
     (status = 200, description = "Options for navigator.credentials.create()", body = RegistrationOptions),
@@ -83,7 +83,7 @@ route!(register_finish, post, "/register/finish",
     ));
 route!(authenticate_begin, post, "/authenticate/begin",
 tag = "authentication",
-description = "Begins a sign-in: username-first with a userId, usernameless without (empty body, {} or {\"userId\":null}).",
+description = "Begins a sign-in: username-first with a userId, usernameless without (empty body, {} or {\"userId\":null}). `hints` replace the configured ones for this ceremony (400 invalid_request for a hint twice).",
 request_body(content = Option<AuthenticationBegin>, content_type = "application/json"),
 responses(
     (status = 200, description = "Options for navigator.credentials.get()", body = AuthenticationOptions),
@@ -167,6 +167,46 @@ route!(
     ))
 );
 
+macro_rules! well_known {
+    ($name:ident, $path:literal, $what:literal) => {
+        route!($name, get, $path,
+            tag = "well-known",
+            description = concat!($what, " Served at the site root (not under the scope), for GET and HEAD; built from the config. Other methods: 405 invalid_request with Allow: GET, HEAD."),
+            responses(
+                (status = 200, description = $what, content_type = "application/json", body = Object),
+                (status = 405, description = "Another method", body = ErrorEnvelope),
+            ));
+    };
+}
+well_known!(
+    well_known_webauthn,
+    "/.well-known/webauthn",
+    "Related Origin Requests: {\"origins\": [...]}, the web origins the ceremonies accept."
+);
+well_known!(
+    well_known_passkey_endpoints,
+    "/.well-known/passkey-endpoints",
+    "Passkey Endpoints: {\"enroll\"?, \"manage\"?, \"prfUsageDetails\"?}."
+);
+well_known!(
+    well_known_asset_links,
+    "/.well-known/assetlinks.json",
+    "Digital Asset Links statements of the configured Android apps (404 without one)."
+);
+well_known!(
+    well_known_apple_app_site_association,
+    "/.well-known/apple-app-site-association",
+    "The webcredentials section for the configured Apple apps (404 without one)."
+);
+
+/// The well-known paths: served at the site root, so each names `/` as its server.
+const WELL_KNOWN: [&str; 4] = [
+    crate::web::well_known::WELL_KNOWN_PATH,
+    crate::web::well_known::PASSKEY_ENDPOINTS_PATH,
+    crate::web::well_known::ASSET_LINKS_PATH,
+    crate::web::well_known::APPLE_APP_SITE_ASSOCIATION_PATH,
+];
+
 #[cfg(feature = "session")]
 route!(
     logout,
@@ -191,7 +231,11 @@ route!(
         rename_credential,
         delete_credential,
         passkeys_js,
-        openapi_json
+        openapi_json,
+        well_known_webauthn,
+        well_known_passkey_endpoints,
+        well_known_asset_links,
+        well_known_apple_app_site_association
     ),
     components(schemas(ErrorEnvelope, ErrorBody, ErrorCode))
 )]
@@ -210,6 +254,11 @@ pub(crate) fn document(scope_path: &str) -> Document {
     doc.merge(SessionDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.servers = Some(vec![Server::new(scope_path)]);
+    for path in WELL_KNOWN {
+        if let Some(item) = doc.paths.paths.get_mut(path) {
+            item.servers = Some(vec![Server::new("/")]);
+        }
+    }
     doc
 }
 
@@ -233,5 +282,23 @@ mod tests {
         for code in crate::ErrorCode::ALL.iter().map(|c| c.as_str()) {
             assert!(codes.iter().any(|c| c == code), "{code}");
         }
+    }
+
+    /// The well-known documents are at the site root: their paths name `/` as their server,
+    /// the scope's routes inherit the scope's.
+    #[test]
+    fn well_known_paths_are_served_from_the_site_root() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&document("/auth/passkeys").to_json().unwrap()).unwrap();
+        for path in WELL_KNOWN {
+            assert_eq!(doc["paths"][path]["servers"][0]["url"], "/", "{path}");
+            assert!(doc["paths"][path]["get"].is_object(), "{path}");
+        }
+        assert!(doc["paths"]["/register/begin"].get("servers").is_none());
+        let hints = &doc["components"]["schemas"]["Hint"]["enum"];
+        assert_eq!(
+            hints,
+            &serde_json::json!(["security-key", "client-device", "hybrid"])
+        );
     }
 }

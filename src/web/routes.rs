@@ -74,8 +74,7 @@ pub(crate) async fn register_begin(
 ) -> Result<HttpResponse, PasskeyError> {
     let begin = body.0.unwrap_or_default();
     let user = svc.resolve_user_for_registration(&req).await?;
-    let mut options = svc.start_registration(user).await?;
-    options.mediation = begin.mediation;
+    let options = svc.start_registration_with(user, begin).await?;
     Ok(HttpResponse::Ok().json(options))
 }
 

@@ -23,11 +23,9 @@ use crate::{
         resolver::{AuthenticatedHook, DynHook, DynResolver, UserResolver},
         routes::*,
         service::{Erased, Inner, Passkeys, Stores},
+        well_known::WellKnown,
     },
 };
-
-/// Where [`Passkeys::well_known`] serves the Related Origin Requests document.
-pub const WELL_KNOWN_PATH: &str = "/.well-known/webauthn";
 
 /// Where the scope is mounted unless [`PasskeysBuilder::path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/auth/passkeys";
@@ -293,42 +291,42 @@ impl Passkeys {
         }
     }
 
-    /// `GET /.well-known/webauthn`, the [Related Origin Requests] document
-    /// `{"origins": [...]}` (`application/json`), built from the same origin list the
-    /// ceremonies check ([`PasskeyConfig::web_origins`]); native `android:apk-key-hash:`
-    /// origins are left out. Browsers fetch it from `https://<rp id>/.well-known/webauthn`, so it
-    /// belongs at the site root, outside the scope: mount it with `App::service` next to the
-    /// scope. [`configure`](Self::configure) mounts both.
+    /// The well-known documents, at the site root, each built from this handle's config
+    /// (`GET` and `HEAD`, `application/json`; other methods 405 with `Allow: GET, HEAD`):
+    ///
+    /// - `/.well-known/webauthn`: the [Related Origin Requests] document `{"origins": [...]}`
+    ///   ([`PasskeyConfig::well_known_document`]), from the same origin list the ceremonies
+    ///   check (native `android:apk-key-hash:` origins left out);
+    /// - `/.well-known/passkey-endpoints`: the [Passkey Endpoints] document
+    ///   ([`PasskeyConfig::passkey_endpoints_document`]);
+    /// - `/.well-known/assetlinks.json`, with an Android [`NativeApp`](crate::policy::NativeApp)
+    ///   ([`PasskeyConfig::asset_links_document`]);
+    /// - `/.well-known/apple-app-site-association`, with an Apple app
+    ///   ([`PasskeyConfig::apple_app_site_association`]).
+    ///
+    /// Browsers and platforms fetch them from `https://<rp id>/.well-known/…`, so they belong
+    /// at the site root, outside the scope: mount them with `App::service` next to the scope.
+    /// [`configure`](Self::configure) mounts both.
     ///
     /// [Related Origin Requests]: https://w3c.github.io/webauthn/#sctn-related-origins
+    /// [Passkey Endpoints]: https://www.w3.org/TR/passkey-endpoints/
     ///
     /// ```
     /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
     /// let config = PasskeyConfig::builder("example.com", "Example")
     ///     .origin("https://example.com")
     ///     .related_origin("https://example.co.uk")
+    ///     .manage_url("https://example.com/account/passkeys")
     ///     .build()?;
     /// let passkeys = Passkeys::new(config, MemoryCredentialStore::new(), MemoryChallengeStore::new());
     /// let app = actix_web::App::new()
-    ///     .service(passkeys.well_known()) // GET /.well-known/webauthn
+    ///     .service(passkeys.well_known()) // GET /.well-known/webauthn, /.well-known/passkey-endpoints
     ///     .service(passkeys.clone());     // the scope, /auth/passkeys/…
     /// # let _ = app;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn well_known(&self) -> actix_web::Resource {
-        let body = self.config().well_known_document().to_string();
-        web::resource(WELL_KNOWN_PATH).route(web::get().to(move || {
-            let body = body.clone();
-            async move {
-                actix_web::HttpResponse::Ok()
-                    .content_type(mime::APPLICATION_JSON)
-                    .insert_header((
-                        actix_web::http::header::CACHE_CONTROL,
-                        "public, max-age=300",
-                    ))
-                    .body(body)
-            }
-        }))
+    pub fn well_known(&self) -> impl HttpServiceFactory + 'static {
+        WellKnown::new(self.config())
     }
 
     /// The OpenAPI 3.1 document of the scope's routes (JSON), as served at

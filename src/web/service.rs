@@ -16,7 +16,7 @@ use crate::{
     audit::AuditEventKind,
     ceremony::{
         authentication::{self, AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{self, RegistrationFinish, RegistrationOptions},
+        registration::{self, RegistrationBegin, RegistrationFinish, RegistrationOptions},
         Engine, Step,
     },
     config::PasskeyConfig,
@@ -59,6 +59,7 @@ pub(crate) trait Stores: Send + Sync + 'static {
         &'a self,
         engine: &'a Engine,
         user: PasskeyUser,
+        input: RegistrationBegin,
     ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>>;
     fn finish_registration<'a>(
         &'a self,
@@ -98,11 +99,12 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         &'a self,
         engine: &'a Engine,
         user: PasskeyUser,
+        input: RegistrationBegin,
     ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>> {
         Box::pin(async move {
             let step = Step::new(engine);
             let result =
-                registration::begin(&step, &self.credentials, &self.challenges, user).await;
+                registration::begin(&step, &self.credentials, &self.challenges, user, input).await;
             step.flush().await;
             result
         })
@@ -334,12 +336,43 @@ impl Passkeys {
         self.0.resolver.resolve_for_registration(req.clone()).await
     }
 
-    /// Begins a registration for `user` (what `register/begin` does after resolving the user).
+    /// Begins a registration for `user` (what `register/begin` does after resolving the user),
+    /// with the configured hints and no mediation.
     pub async fn start_registration(
         &self,
         user: PasskeyUser,
     ) -> Result<RegistrationOptions, PasskeyError> {
-        self.0.stores.start_registration(self.engine(), user).await
+        self.start_registration_with(user, RegistrationBegin::default())
+            .await
+    }
+
+    /// Begins a registration for `user` with a `register/begin` body's choices: its
+    /// `mediation` and its own `hints` (which replace the configured ones; a hint twice, or
+    /// one that contradicts the configured attachment, is 400 `invalid_request`).
+    ///
+    /// ```
+    /// use actix_passkeys::{policy::Hint, wire::RegistrationBegin, PasskeyError, PasskeyUser, Passkeys};
+    /// use actix_web::HttpResponse;
+    ///
+    /// // After a cross-device sign-in: offer a passkey on this device.
+    /// async fn add_passkey_here(
+    ///     passkeys: &Passkeys,
+    ///     user: PasskeyUser,
+    /// ) -> Result<HttpResponse, PasskeyError> {
+    ///     let mut begin = RegistrationBegin::default();
+    ///     begin.hints = Some(vec![Hint::ClientDevice]);
+    ///     Ok(HttpResponse::Ok().json(passkeys.start_registration_with(user, begin).await?))
+    /// }
+    /// ```
+    pub async fn start_registration_with(
+        &self,
+        user: PasskeyUser,
+        input: RegistrationBegin,
+    ) -> Result<RegistrationOptions, PasskeyError> {
+        self.0
+            .stores
+            .start_registration(self.engine(), user, input)
+            .await
     }
 
     /// Verifies and stores a registration, for the user of `req` only: the request's user is

@@ -32,17 +32,12 @@ async fn well_known_lists_the_web_origins_from_the_config() {
         json!({"origins": [ORIGIN, "https://example.co.uk", "https://shop.example.org"]})
     );
     assert_eq!(r.body["origins"], json!(passkeys.config().web_origins()));
-    // Only GET (actix's 405 for a resource without that method; the document is outside the
-    // scope, so not our envelope); and the scope itself does not serve it.
+    // Only GET and HEAD (405 in the envelope otherwise: `clients::` tests every document);
+    // and the scope itself does not serve it.
     let r = app
         .send(actix_web::test::TestRequest::post().uri(WELL_KNOWN_PATH))
         .await;
-    assert_eq!(
-        r.status.as_u16(),
-        405,
-        "{}",
-        String::from_utf8_lossy(&r.raw)
-    );
+    r.assert_error(405, "invalid_request");
     app.get("/auth/passkeys/.well-known/webauthn")
         .await
         .assert_error(404, "not_found");
@@ -208,7 +203,13 @@ async fn openapi_document_lists_every_route_and_error_code() {
     assert_eq!(doc["servers"][0]["url"], "/auth/passkeys");
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = 0;
+    let mut at_the_root = Vec::new();
     for (path, item) in paths {
+        // The well-known documents are served at the site root, and say so.
+        if item.get("servers") == Some(&json!([{"url": "/"}])) {
+            at_the_root.push(path.clone());
+            continue;
+        }
         documented += item.as_object().unwrap().len();
         for (method, op) in item.as_object().unwrap() {
             assert!(
@@ -219,6 +220,18 @@ async fn openapi_document_lists_every_route_and_error_code() {
         }
     }
     assert_eq!(documented, ROUTES.len(), "every route is documented once");
+    assert_eq!(
+        at_the_root,
+        [
+            "/.well-known/apple-app-site-association",
+            "/.well-known/assetlinks.json",
+            "/.well-known/passkey-endpoints",
+            "/.well-known/webauthn"
+        ]
+    );
+    for path in ["/.well-known/passkey-endpoints", "/.well-known/webauthn"] {
+        assert_eq!(app.get(path).await.status.as_u16(), 200, "{path}");
+    }
     // And every documented route exists in the scope: called bodiless by an identified user
     // without passkeys, each answers what its contract says (never the scope's unknown-route
     // `not_found`; the `{id}` routes' 404 is for the credential `AAAA`, not the route).

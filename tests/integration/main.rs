@@ -8,6 +8,7 @@
 
 mod beyond;
 mod challenges;
+mod clients;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
