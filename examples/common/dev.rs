@@ -25,13 +25,17 @@ pub(crate) fn port() -> u16 {
 /// page itself is where passkeys are added and managed, so `/.well-known/passkey-endpoints`
 /// points password managers there.
 pub(crate) fn local_config(name: &str, port: u16) -> Result<PasskeyConfig, ConfigError> {
-    let page = format!("http://localhost:{port}/");
-    PasskeyConfig::builder("localhost", name)
+    let builder = PasskeyConfig::builder("localhost", name)
         .origin(format!("http://localhost:{port}"))
-        .enroll_url(&page)
-        .manage_url(format!("{page}#account"))
-        .apply_env()?
-        .build()
+        .apply_env()?;
+    // The page of the first web origin, after the environment had its say.
+    match builder.clone().build()?.web_origins().first() {
+        Some(page) => builder
+            .enroll_url(format!("{page}/"))
+            .manage_url(format!("{page}/#account"))
+            .build(),
+        None => builder.build(),
+    }
 }
 
 /// Cookie sessions over plain http (localhost only).

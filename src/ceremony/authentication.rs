@@ -13,7 +13,7 @@ use webauthn_rs_core::{
 };
 
 use super::{
-    options::{call_hints, hints_json, offered_transports},
+    options::{call_hints, hints_json, offered, offered_transports},
     Step,
 };
 use crate::{
@@ -164,7 +164,10 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             .into_iter()
             .map(|id| AllowCredentials {
                 type_: "public-key".to_owned(),
-                transports: engine.secret.fake_transports(&id, policy),
+                transports: {
+                    let (stored, synced) = engine.secret.fake_profile(&id);
+                    offered(stored, synced, policy)
+                },
                 id,
             })
             .collect();

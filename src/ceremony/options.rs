@@ -16,17 +16,23 @@ pub(crate) fn offered_transports(
     credential: &Credential,
     policy: TransportsPolicy,
 ) -> Option<Vec<AuthenticatorTransport>> {
-    offered(&credential.transports, credential.backup_eligible, policy)
+    offered(
+        transports(&credential.transports),
+        credential.backup_eligible,
+        policy,
+    )
 }
 
-fn offered(
-    registered: &[String],
+/// What an entry with these stored transports and this backup eligibility carries under
+/// `policy`: the one rule for real credentials and for the fake entries of unknown users.
+pub(crate) fn offered(
+    stored: Option<Vec<AuthenticatorTransport>>,
     backup_eligible: bool,
     policy: TransportsPolicy,
 ) -> Option<Vec<AuthenticatorTransport>> {
     match policy {
-        TransportsPolicy::AsRegistered => transports(registered),
-        TransportsPolicy::OmitWhenBackupEligible if !backup_eligible => transports(registered),
+        TransportsPolicy::AsRegistered => stored,
+        TransportsPolicy::OmitWhenBackupEligible if !backup_eligible => stored,
         TransportsPolicy::OmitWhenBackupEligible | TransportsPolicy::Omit => None,
     }
 }
@@ -71,14 +77,13 @@ mod tests {
             AuthenticatorTransport::Hybrid,
         ]);
         let fmt = |t: &Option<Vec<AuthenticatorTransport>>| format!("{t:?}");
-        let registered = ["internal".to_owned(), "hybrid".to_owned()];
         for be in [false, true] {
             assert_eq!(
-                fmt(&offered(&registered, be, TransportsPolicy::AsRegistered)),
+                fmt(&offered(both.clone(), be, TransportsPolicy::AsRegistered)),
                 fmt(&both)
             );
-            assert_eq!(offered(&registered, be, TransportsPolicy::Omit), None);
-            let when_be = offered(&registered, be, TransportsPolicy::OmitWhenBackupEligible);
+            assert_eq!(offered(both.clone(), be, TransportsPolicy::Omit), None);
+            let when_be = offered(both.clone(), be, TransportsPolicy::OmitWhenBackupEligible);
             assert_eq!(
                 fmt(&when_be),
                 fmt(if be { &None } else { &both }),

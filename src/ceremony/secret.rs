@@ -11,8 +11,6 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use webauthn_rs_core::proto::AuthenticatorTransport;
 
-use crate::config::TransportsPolicy;
-
 const FAKE_ID_LABEL: &[u8] = b"actix-passkeys/v1/fake-credential-ids";
 const FAKE_TRANSPORTS_LABEL: &[u8] = b"actix-passkeys/v1/fake-transports";
 const USER_HANDLE_LABEL: &[u8] = b"actix-passkeys/v1/user-handle";
@@ -62,25 +60,31 @@ impl ServerSecret {
         .to_vec()
     }
 
-    /// Transports for a fake credential id, as `policy` would offer a real one's: one of the
-    /// sets real passkeys and security keys report, or none (a client without
-    /// `getTransports()` stores none, and its entries carry no `transports`), chosen
-    /// deterministically from the id under the secret, with rough real-world weights. Under
-    /// [`TransportsPolicy::OmitWhenBackupEligible`] a second keyed byte decides whether the fake
-    /// passkey is a synced one (and so offered without transports), as most passkeys are.
-    pub(crate) fn fake_transports(
+    /// What a real passkey like the one a fake credential id imitates would have stored: its
+    /// transports (or none, as a client without `getTransports()` stores none) and whether it
+    /// is backup eligible (synced). webauthn-rs picks fake id lengths by provider, so the
+    /// profile follows the length: 20 bytes (Apple keychain), 65 (Google), 16 (Bitwarden) are
+    /// synced passkeys reporting `hybrid, internal`; 32 (a TPM, Windows Hello) is device-bound
+    /// `internal`; 64 and 128 (a YubiKey) are device-bound `nfc, usb` or `usb`. Other lengths
+    /// get the weighted set of [`transport_set`] and a keyed synced bit. Chosen
+    /// deterministically from the id under the secret; the caller applies the transports
+    /// policy to it as to a real credential's stored values.
+    pub(crate) fn fake_profile(
         &self,
         fake_id: &[u8],
-        policy: TransportsPolicy,
-    ) -> Option<Vec<AuthenticatorTransport>> {
+    ) -> (Option<Vec<AuthenticatorTransport>>, bool) {
+        use AuthenticatorTransport::{Hybrid, Internal, Nfc, Usb};
         let picks = hmac(&self.fake_transports, &[fake_id]);
-        match policy {
-            TransportsPolicy::AsRegistered => transport_set(picks[0]),
-            TransportsPolicy::OmitWhenBackupEligible if !is_synced(picks[1]) => {
-                transport_set(picks[0])
-            }
-            TransportsPolicy::OmitWhenBackupEligible | TransportsPolicy::Omit => None,
-        }
+        let (set, synced) = match fake_id.len() {
+            16 | 20 | 65 => (vec![Hybrid, Internal], true),
+            32 => (vec![Internal], false),
+            64 | 128 if picks[1] < 160 => (vec![Nfc, Usb], false),
+            64 | 128 => (vec![Usb], false),
+            _ => return (transport_set(picks[0]), is_synced(picks[1])),
+        };
+        // The share of clients that store no transports, as in `transport_set`.
+        let stored = (picks[0] < 236).then_some(set);
+        (stored, synced)
     }
 }
 
@@ -154,37 +158,46 @@ mod tests {
         // The length prefix keeps (rp id, user id) pairs apart.
         assert_ne!(a.user_handle("a", "bc"), a.user_handle("ab", "c"));
         let sets: std::collections::HashSet<String> = (0u8..=255)
-            .map(|i| {
-                format!(
-                    "{:?}",
-                    a.fake_transports(&[i; 16], TransportsPolicy::AsRegistered)
-                )
-            })
+            .map(|i| format!("{:?}", a.fake_profile(&[i; 48]).0))
             .collect();
         assert!(sets.len() >= 4, "{sets:?}");
     }
 
-    /// A fake entry is offered as a real one would be under each policy: never any transports
-    /// under `Omit`; under `OmitWhenBackupEligible` none for the synced share, the weighted set
-    /// (the same one `AsRegistered` offers) for the rest.
+    /// A fake id's profile is the one of the provider its length imitates, so it carries what
+    /// a real passkey of that kind would: never transports on a synced kind once the policy
+    /// omits them, never a security key's transports on a phone's id.
     #[test]
-    fn fake_transports_follow_the_policy_as_real_entries_do() {
+    fn fake_profiles_follow_the_provider_the_id_length_imitates() {
+        use AuthenticatorTransport::{Hybrid, Internal, Nfc, Usb};
         let a = ServerSecret::new(b"0123456789abcdef0123456789abcdef");
-        let mut omitted = 0;
-        for i in 0u8..=255 {
-            let id = [i; 16];
-            let registered = a.fake_transports(&id, TransportsPolicy::AsRegistered);
-            assert_eq!(a.fake_transports(&id, TransportsPolicy::Omit), None);
-            let picks = hmac(&a.fake_transports, &[&id]);
-            let when_be = a.fake_transports(&id, TransportsPolicy::OmitWhenBackupEligible);
-            if is_synced(picks[1]) {
-                assert_eq!(when_be, None, "id {i}");
-                omitted += 1;
-            } else {
-                assert_eq!(format!("{when_be:?}"), format!("{registered:?}"), "id {i}");
+        let fmt = |t: &Option<Vec<AuthenticatorTransport>>| format!("{t:?}");
+        let mut none = 0;
+        for len in [16usize, 20, 32, 64, 65, 128] {
+            for i in 0u8..=255 {
+                let id = vec![i; len];
+                let (stored, synced) = a.fake_profile(&id);
+                assert_eq!(synced, matches!(len, 16 | 20 | 65), "len {len}");
+                let allowed: &[Option<Vec<AuthenticatorTransport>>] = match len {
+                    16 | 20 | 65 => &[Some(vec![Hybrid, Internal]), None],
+                    32 => &[Some(vec![Internal]), None],
+                    _ => &[Some(vec![Nfc, Usb]), Some(vec![Usb]), None],
+                };
+                assert!(
+                    allowed.iter().any(|t| fmt(t) == fmt(&stored)),
+                    "len {len}: {stored:?}"
+                );
+                none += usize::from(stored.is_none());
             }
         }
-        assert!((100..=250).contains(&omitted), "{omitted} of 256 synced");
-        assert!(is_synced(175) && !is_synced(176));
+        // Some clients store no transports, most do.
+        assert!(
+            (10..=300).contains(&none),
+            "{none} of 1536 without transports"
+        );
+        // Another length falls back to the weighted sets.
+        let sets: std::collections::HashSet<String> = (0u8..=255)
+            .map(|i| fmt(&a.fake_profile(&[i; 48]).0))
+            .collect();
+        assert!(sets.len() >= 4, "{sets:?}");
     }
 }

@@ -308,6 +308,16 @@ impl PasskeyConfigBuilder {
                 origins.push(origin);
             }
         }
+        // Apple apps sign in with the origin of their associated domain, the rp id itself.
+        if native_apps
+            .iter()
+            .any(|a| matches!(a, NativeApp::Apple { .. }))
+        {
+            let origin = parse_origin(&format!("https://{rp_id}"), &rp_id)?;
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
         check_origin_labels(&origins)?;
         if self.challenge_ttl.is_zero() || self.challenge_ttl > MAX_CHALLENGE_TTL {
             return Err(ConfigError::new(
@@ -356,7 +366,7 @@ impl PasskeyConfigBuilder {
             .map_err(|why| ConfigError::new("authentication_hints", why))?;
         let endpoint = |field, raw: &Option<String>| {
             raw.as_deref()
-                .map(|raw| parse_endpoint_url(field, raw))
+                .map(|raw| parse_endpoint_url(field, raw, &origins))
                 .transpose()
         };
         let passkey_endpoints = PasskeyEndpoints {

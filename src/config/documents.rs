@@ -24,22 +24,30 @@ const ASSET_LINKS_RELATIONS: [&str; 2] = [
     "delegate_permission/common.get_login_creds",
 ];
 
-/// Parses a Passkey Endpoints URL: absolute, https (http only for localhost), a domain host,
-/// no userinfo. A path, query and fragment are allowed: it names a page.
-pub(super) fn parse_endpoint_url(field: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let bad = |why: &str| ConfigError::new(field, format!("`{raw}`: {why}"));
+/// Parses a Passkey Endpoints URL: absolute, on one of the configured web `origins` (so
+/// https, or http only where an origin is http on localhost), no userinfo. A path, query and
+/// fragment are allowed: it names a page. The error does not repeat the value (it may hold a
+/// password).
+pub(super) fn parse_endpoint_url(
+    field: &'static str,
+    raw: &str,
+    origins: &[Origin],
+) -> Result<Url, ConfigError> {
+    let bad = |why: &str| ConfigError::new(field, why.to_owned());
     let url = Url::parse(raw.trim()).map_err(|_| bad("not an absolute URL"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("must not contain userinfo"));
     }
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_owned(),
-        _ => return Err(bad("the host must be a domain name")),
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if crate::origin::is_localhost(&host) => Ok(url),
-        _ => Err(bad("must be https (or http for localhost)")),
+    let own = url.origin().ascii_serialization();
+    let on_a_web_origin = origins
+        .iter()
+        .any(|o| matches!(o, Origin::Web(_)) && o.as_str() == own);
+    if on_a_web_origin {
+        Ok(url)
+    } else {
+        Err(bad(
+            "must be a page on one of the configured web origins (https, or http on localhost)",
+        ))
     }
 }
 
@@ -326,6 +334,12 @@ mod tests {
         for (builder, field) in [
             (base().enroll_url("/account/passkeys"), "enroll_url"),
             (base().enroll_url("http://example.com/a"), "enroll_url"),
+            (base().enroll_url("http://localhost:8080/a"), "enroll_url"),
+            (base().enroll_url("https://evil.example/a"), "enroll_url"),
+            (
+                base().enroll_url("https://example.com:8443/a"),
+                "enroll_url",
+            ),
             (
                 base().manage_url("https://user@example.com/a"),
                 "manage_url",
@@ -340,5 +354,28 @@ mod tests {
             let err = builder.build().expect_err(field);
             assert_eq!(err.field(), field, "{err}");
         }
+        let err = base()
+            .manage_url("https://user:hunter2@example.com/a")
+            .build()
+            .expect_err("userinfo");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    /// An Apple app signs in with the origin of its associated domain, `https://<rp id>`,
+    /// which the config then accepts even when the site itself is served elsewhere.
+    #[test]
+    fn an_apple_app_brings_the_rp_id_origin() {
+        let config = PasskeyConfig::builder("example.com", "Example")
+            .origin("https://www.example.com")
+            .native_app(NativeApp::apple("ABCDE12345", "com.example.app"))
+            .build()
+            .expect("valid");
+        let origins: Vec<String> = config.origins().iter().map(Origin::as_str).collect();
+        assert_eq!(origins, ["https://www.example.com", "https://example.com"]);
+        let once = base()
+            .native_app(NativeApp::apple("ABCDE12345", "com.example.app"))
+            .build()
+            .expect("valid");
+        assert_eq!(once.origins().len(), 1);
     }
 }

@@ -32,8 +32,8 @@ use super::ConfigError;
 ///     "android:apk-key-hash:-sYXRdwJA3hvue3mKpYrOZ9zSPC7b4mbgzJmdZEDO5w"
 /// );
 /// assert_eq!(
-///     config.apple_app_site_association().to_string(),
-///     r#"{"webcredentials":{"apps":["ABCDE12345.com.example.app"]}}"#
+///     config.apple_app_site_association().map(|doc| doc.to_string()).as_deref(),
+///     Some(r#"{"webcredentials":{"apps":["ABCDE12345.com.example.app"]}}"#)
 /// );
 /// # Ok::<(), actix_passkeys::ConfigError>(())
 /// ```
@@ -41,6 +41,7 @@ use super::ConfigError;
 #[non_exhaustive]
 pub enum NativeApp {
     /// An Android app.
+    #[non_exhaustive]
     Android {
         /// The application id (`com.example.app`).
         package_name: String,
@@ -48,7 +49,9 @@ pub enum NativeApp {
         /// colons when the config is built.
         sha256_cert_fingerprint: String,
     },
-    /// An Apple (iOS, iPadOS, macOS) app.
+    /// An Apple (iOS, iPadOS, macOS) app; its passkeys come with the origin `https://<rp id>`,
+    /// which the config then accepts.
+    #[non_exhaustive]
     Apple {
         /// The developer account's Team ID (`ABCDE12345`).
         team_id: String,

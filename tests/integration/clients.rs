@@ -214,6 +214,48 @@ async fn fake_entries_for_unknown_users_follow_the_transports_policy() {
     assert!(with_transports > 0);
 }
 
+/// Enumeration: the fake entries answered for unknown users carry what a real passkey of the
+/// kind their id length imitates would, under every policy. A 20-, 65- or 16-byte id (Apple,
+/// Google, Bitwarden: synced) never carries transports once synced passkeys' are omitted, and
+/// never a security key's; a 64- or 128-byte id (a YubiKey) never a phone's.
+#[actix_rt::test]
+async fn fake_entries_look_like_the_provider_their_id_length_imitates() {
+    for policy in [
+        TransportsPolicy::AsRegistered,
+        TransportsPolicy::OmitWhenBackupEligible,
+        TransportsPolicy::Omit,
+    ] {
+        let ctx = Ctx::<Memory>::new().await;
+        let config = config().transports_policy(policy).build().unwrap();
+        let mut app = ctx.app_with(ctx.builder(config).build().unwrap()).await;
+        let mut lengths = std::collections::BTreeSet::new();
+        for i in 0..300 {
+            let begin = app.auth_begin(Some(&format!("nobody-{i}"))).await;
+            for entry in begin["publicKey"]["allowCredentials"].as_array().unwrap() {
+                let len = unb64(entry["id"].as_str().unwrap()).len();
+                lengths.insert(len);
+                let transports = entry.get("transports").cloned();
+                let ok = match (len, &transports) {
+                    (_, None) => true,
+                    (_, Some(_)) if policy == TransportsPolicy::Omit => false,
+                    (16 | 20 | 65, Some(t)) => {
+                        policy == TransportsPolicy::AsRegistered
+                            && *t == json!(["hybrid", "internal"])
+                    }
+                    (32, Some(t)) => *t == json!(["internal"]),
+                    (64 | 128, Some(t)) => *t == json!(["nfc", "usb"]) || *t == json!(["usb"]),
+                    (_, Some(_)) => true,
+                };
+                assert!(ok, "{policy:?}: a {len}-byte fake id with {transports:?}");
+            }
+        }
+        assert!(
+            lengths.contains(&20) && lengths.contains(&65),
+            "{lengths:?}"
+        );
+    }
+}
+
 fn native_config() -> PasskeyConfig {
     config()
         .related_origin("https://example.co.uk")
@@ -242,7 +284,8 @@ async fn well_known_documents_are_served_exactly_from_one_config() {
     for (path, want) in [
         (
             WELL_KNOWN_PATH,
-            json!({"origins": [ORIGIN, "https://example.co.uk"]}),
+            // The Apple app brings https://<rp id>; the Android origin is native, not listed.
+            json!({"origins": [ORIGIN, "https://example.co.uk", "https://localhost"]}),
         ),
         (
             PASSKEY_ENDPOINTS_PATH,
