@@ -139,7 +139,9 @@ pub trait CredentialStore: Send + Sync + 'static {
         update: &UsageUpdate,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 
-    /// Marks a credential disabled (never deletes it). Returns whether a credential was changed.
+    /// Marks a credential disabled (never deletes it). Returns whether a credential was changed:
+    /// an unknown or already disabled credential is left as it is (its first disable time and
+    /// reason stay) and gives `false`.
     fn disable(
         &self,
         credential_id: &[u8],

@@ -32,7 +32,8 @@
 //!   per-user listing and its isolation between users; a duplicate credential id (even for
 //!   another user) is refused and changes nothing; 32 concurrent `update_usage` calls with the
 //!   same old counter → exactly one applies, once; rename and delete only by the owner;
-//!   `disable` keeps and flags the credential, after which `update_usage` is refused.
+//!   `disable` keeps and flags the credential, after which `update_usage` is refused; a
+//!   second `disable` changes nothing (the first time and reason stay) and returns false.
 //!
 //! The concurrent cases poll all calls together on one task (`join_all`): a store that talks
 //! to a server (Redis, a database pool) then has them in flight at once. To also race them on
@@ -673,6 +674,19 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
     a2_disabled.disabled_reason = Some("clone_suspected".to_owned());
     expect_stored(store, p, &a2_disabled).await;
     expect_listed(store, p, &alice, &[&a2_disabled]).await;
+    let p = "a second disable keeps the first time and reason";
+    let later = at + chrono::Duration::seconds(5);
+    if call(
+        CR,
+        p,
+        "disable",
+        store.disable(&a2.credential_id, later, "admin"),
+    )
+    .await
+    {
+        fail(CR, p, "`disable` of a disabled credential returned true");
+    }
+    expect_stored(store, p, &a2_disabled).await;
     let p = "update_usage refuses a disabled credential";
     let after = UsageUpdate {
         credential_id: a2.credential_id.clone(),

@@ -854,4 +854,15 @@ mod pg {
         unavailable_quickly(&creds, begin(json!({"userId": "alice"}))).await;
         unavailable_quickly(&challenges, begin(json!({}))).await;
     }
+
+    /// Every instance on one database shares the PostgreSQL stores (SQLite's are local:
+    /// `store::diesel::sqlite::tests::sqlite_stores_are_not_shared`), so `build()` warns when
+    /// no server secret is set.
+    #[actix_rt::test]
+    async fn postgres_stores_are_shared() {
+        use actix_passkeys::store::ChallengeStore as _;
+        let lazy = || pg::pool(&dead_url(), |b| b);
+        assert!(PgCredentialStore::new(lazy()).is_shared());
+        assert!(PgChallengeStore::new(lazy()).is_shared());
+    }
 }

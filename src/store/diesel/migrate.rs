@@ -282,9 +282,8 @@ pub(crate) mod pg {
                 .execute(&mut conn);
             let ran = ran?;
             unlocked.map_err(|e| MigrationError::Run(Box::new(e)))?;
-            if ran > 0 {
-                log::info!("actix-passkeys: applied {ran} PostgreSQL migration(s)");
-            }
+            // One line per run, whether or not anything was pending.
+            log::info!("actix-passkeys: PostgreSQL schema current ({ran} migration(s) applied)");
             Ok(ran)
         })
         .await
@@ -416,9 +415,8 @@ pub(crate) mod sqlite {
         let ran = conn
             .immediate_transaction(|conn| conn.run_pending_migrations(source).map(|v| v.len()))
             .map_err(MigrationError::Run)?;
-        if ran > 0 {
-            log::info!("actix-passkeys: applied {ran} SQLite migration(s)");
-        }
+        // One line per run, whether or not anything was pending.
+        log::info!("actix-passkeys: SQLite schema current ({ran} migration(s) applied)");
         Ok(ran)
     }
 }
@@ -487,6 +485,41 @@ mod tests {
             sqlite::SHIPPED,
             &sqlite::MIGRATIONS,
         );
+    }
+
+    /// Under other table names the shipped migrations keep their directory names (what diesel
+    /// prints of a migration) and revert in full: every renamed table is gone afterwards.
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn renamed_migrations_keep_their_names_and_revert_in_full() {
+        use ::diesel::{sqlite::SqliteConnection, Connection as _, RunQueryDsl as _};
+        use diesel_migrations::MigrationHarness as _;
+
+        #[derive(::diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = ::diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let source = || Source {
+            shipped: sqlite::SHIPPED,
+            tables: Tables::with_prefix("x_").unwrap(),
+        };
+        let names: Vec<String> = source().renamed().iter().map(ToString::to_string).collect();
+        let shipped: Vec<&str> = sqlite::SHIPPED.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(names, shipped);
+        let tables = |conn: &mut SqliteConnection| {
+            ::diesel::sql_query(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name LIKE 'x\\_%' ESCAPE '\\'",
+            )
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+        };
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.run_pending_migrations(source()).unwrap();
+        assert_eq!(tables(&mut conn), 2);
+        conn.revert_all_migrations(source()).unwrap();
+        assert_eq!(tables(&mut conn), 0);
     }
 
     /// Each error says which step failed and keeps the database's own error as its source.

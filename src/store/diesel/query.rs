@@ -102,14 +102,6 @@ pub(crate) struct Statement<'a, DB> {
     binds: Vec<Box<dyn QueryFragment<DB> + Send + 'a>>,
 }
 
-impl<DB> std::fmt::Debug for Statement<'_, DB> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Statement")
-            .field("sql", &self.sql)
-            .finish_non_exhaustive()
-    }
-}
-
 impl<'a, DB> Statement<'a, DB>
 where
     DB: DieselBackend

@@ -220,6 +220,16 @@ mod tests {
         );
     }
 
+    /// A SQLite file is local to its instance: its stores are not shared (PostgreSQL's are:
+    /// `diesel_stores::pg::postgres_stores_are_shared`).
+    #[actix_rt::test]
+    async fn sqlite_stores_are_not_shared() {
+        use crate::store::{ChallengeStore as _, CredentialStore as _};
+        let pool = pool("shared-test-never-opened.db", |b| b);
+        assert!(!SqliteCredentialStore::new(pool.clone()).is_shared());
+        assert!(!SqliteChallengeStore::new(pool).is_shared());
+    }
+
     #[test]
     fn sqlite_urls_name_files() {
         assert_eq!(file_path("sqlite://passkeys.db"), "passkeys.db");
