@@ -2,7 +2,7 @@
 //! example uses a subset.
 #![allow(dead_code)]
 
-use actix_passkeys::{ConfigError, PasskeyConfig};
+use actix_passkeys::{ConfigError, PasskeyConfig, PasskeyConfigBuilder};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::cookie::Key;
 
@@ -23,8 +23,17 @@ pub(crate) fn port() -> u16 {
 
 /// rp id `localhost` and origin `http://localhost:<port>`, overridden by `PASSKEYS_*`.
 pub(crate) fn local_config(name: &str, port: u16) -> Result<PasskeyConfig, ConfigError> {
-    PasskeyConfig::builder("localhost", name)
-        .origin(format!("http://localhost:{port}"))
+    local_config_with(name, port, |b| b)
+}
+
+/// [`local_config`] with the example's own defaults (`defaults`), which `PASSKEYS_*` still
+/// override.
+pub(crate) fn local_config_with(
+    name: &str,
+    port: u16,
+    defaults: impl FnOnce(PasskeyConfigBuilder) -> PasskeyConfigBuilder,
+) -> Result<PasskeyConfig, ConfigError> {
+    defaults(PasskeyConfig::builder("localhost", name).origin(format!("http://localhost:{port}")))
         .apply_env()?
         .build()
 }

@@ -26,7 +26,9 @@ use crate::{
 };
 
 pub(crate) mod authentication;
+mod client_json;
 pub(crate) mod metadata;
+pub(crate) mod prf;
 pub(crate) mod registration;
 pub(crate) mod secret;
 #[cfg(test)]

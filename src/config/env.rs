@@ -29,6 +29,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_FRESH_WINDOW` | seconds |
     /// | `PASSKEYS_IDENTIFY_WINDOW` | seconds |
     /// | `PASSKEYS_TOP_ORIGINS` | top origins for cross-origin iframes, comma-separated |
+    /// | `PASSKEYS_PRF` | `true` / `false` (the `prf` extension) |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -149,6 +150,9 @@ impl PasskeyConfigBuilder {
         }
         if let Some(v) = get("PASSKEYS_TOP_ORIGINS") {
             self.top_origins = split_list(&v);
+        }
+        if let Some(v) = get("PASSKEYS_PRF") {
+            self.prf = parse_choice("prf", &v, &[("true", true), ("false", false)])?;
         }
         Ok(self)
     }
@@ -284,5 +288,35 @@ mod tests {
             .and_then(PasskeyConfigBuilder::build)
             .unwrap();
         assert_eq!(config.user_verification(), UserVerification::Discouraged);
+    }
+
+    /// `PASSKEYS_PRF` turns the `prf` extension on and off; anything but `true` / `false` is
+    /// refused, naming the setting.
+    #[test]
+    fn prf_variable_switches_the_extension() {
+        let with = |v: &str| {
+            let vars: HashMap<String, String> = [("PASSKEYS_PRF".to_owned(), v.to_owned())]
+                .into_iter()
+                .collect();
+            base()
+                .apply_vars(&vars)
+                .and_then(PasskeyConfigBuilder::build)
+        };
+        assert!(!base().build().expect("valid").prf(), "off by default");
+        assert!(with("true").expect("valid").prf());
+        assert!(with(" TRUE ").expect("valid").prf());
+        assert!(!base()
+            .prf(true)
+            .apply_vars(
+                &[("PASSKEYS_PRF".to_owned(), "false".to_owned())]
+                    .into_iter()
+                    .collect()
+            )
+            .and_then(PasskeyConfigBuilder::build)
+            .expect("valid")
+            .prf());
+        let err = with("yes").unwrap_err();
+        assert_eq!(err.field(), "prf");
+        assert!(err.reason().contains("true, false"), "{}", err.reason());
     }
 }

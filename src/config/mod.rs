@@ -118,6 +118,7 @@ pub struct PasskeyConfig {
     pub(crate) fresh_window: Duration,
     pub(crate) identify_window: Duration,
     pub(crate) top_origins: Vec<Origin>,
+    pub(crate) prf: bool,
 }
 
 impl PasskeyConfig {
@@ -143,6 +144,7 @@ impl PasskeyConfig {
             fresh_window: DEFAULT_FRESH_WINDOW,
             identify_window: DEFAULT_IDENTIFY_WINDOW,
             top_origins: Vec::new(),
+            prf: false,
         }
     }
 
@@ -285,6 +287,11 @@ impl PasskeyConfig {
     /// `crossOrigin: true` response.
     pub fn top_origins(&self) -> &[Origin] {
         &self.top_origins
+    }
+
+    /// Whether the WebAuthn `prf` extension is asked for (see [`PasskeyConfigBuilder::prf`]).
+    pub fn prf(&self) -> bool {
+        self.prf
     }
 }
 
