@@ -103,6 +103,9 @@ fn credential() -> Credential {
         last_used_at: None,
         disabled_at: None,
         disabled_reason: None,
+        prf_enabled: false,
+        prf_salt: None,
+        last_attachment: None,
     }
 }
 
@@ -129,6 +132,7 @@ fn bench_credentials<C: CredentialStore>(
                 backup_eligible: true,
                 backup_state: true,
                 used_at: Utc::now(),
+                attachment: None,
             };
             assert!(rt.block_on(store.update_usage(&update)).expect("update"));
         })

@@ -7,6 +7,11 @@
 //! (fake credential ids for unknown users, handles of new users) is kept in a key file next to
 //! the database (`passkeys.secret` for `passkeys.db`), created with mode 0600 on first start,
 //! so those answers survive restarts too.
+//!
+//! The WebAuthn `prf` extension is on (`PASSKEYS_PRF=false` turns it off): after a username-first
+//! sign-in with a PRF-capable passkey, the page derives an AES-GCM key from the PRF output
+//! (HKDF, WebCrypto) and encrypts and decrypts a text with it, in the browser only. After a
+//! sign-in from another device (a phone over hybrid), the page offers a passkey on this one.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -21,7 +26,8 @@ use actix_web::{cookie::Key, App, HttpServer};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::dev::init_logging();
     let port = common::port();
-    let config = common::dev::local_config("actix-passkeys quickstart", port)?;
+    let config =
+        common::dev::local_config_with("actix-passkeys quickstart", port, |b| b.prf(true))?;
     let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| "passkeys.db".to_owned());
     sqlite::run_migrations(&database).await?;
     let credentials = sqlite::SqliteCredentialStore::connect(&database).await?;

@@ -12,6 +12,7 @@ pub use crate::{
     aaguid::{authenticator_name, AuthenticatorNames},
     ceremony::{
         authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
+        prf::PrfInputs,
         registration::{Mediation, RegistrationBegin, RegistrationFinish, RegistrationOptions},
         MAX_USER_ID_BYTES,
     },

@@ -1,9 +1,11 @@
 /*! actix-passkeys browser helper. Plain JS, no dependencies, no build step.
  * Served by the library at `<scope>/passkeys.js`. Exposes `window.Passkeys`:
- *   register({ base, deviceName, hints }) -> {"status":"ok","credentialId"}
- *   signIn({ base, userId, hints }) -> {"status":"ok","userId"}   (userId null/absent = usernameless)
- *                                      hints: e.g. ['client-device'], this ceremony's WebAuthn hints
- *                                      (replacing the server's configured ones; absent = those)
+ *   register({ base, deviceName, hints }) -> {"status":"ok","credentialId"} (+ prf, see below); `hints`
+ *                                      (e.g. ['client-device']) replaces the server's configured hints for this call
+ *   signIn({ base, userId, hints }) -> {"status":"ok","userId"}   (userId null/absent = usernameless), plus
+ *                                      "crossDevice": true when the user signed in from another device (a
+ *                                      phone over hybrid: offer register({ hints: ['client-device'] })),
+ *                                      `authenticatorAttachment` as the browser reported it, and `prf`
  *   autofill({ base, signal })      -> same as signIn, via conditional mediation (browser autofill),
  *                                      or null when the browser has no conditional mediation
  *   upgrade({ base, deviceName, signal }) -> {"status":"ok","credentialId"} via conditional create (the
@@ -15,6 +17,10 @@
  *                                      browser's Signal API (signalUnknownCredential, signalAllAcceptedCredentials,
  *                                      signalCurrentUserDetails) when it has that method; otherwise does nothing.
  *                                      The helper's own requests do this already; use it for your own fetches.
+ * PRF (server config `prf(true)`): when the browser evaluated the passkey's PRF, the result of register(),
+ * signIn() and autofill() has `prf: { first: ArrayBuffer }` (32 bytes): key material for the page's own
+ * code (e.g. HKDF -> AES-GCM with WebCrypto). It is never sent to the server: `prf.results` is removed
+ * from the credential before it is posted.
  * Every failure is a `Passkeys.PasskeyError` with `.code`, `.status` and `.message`: the server's
  * `{"error":{"code","message"}}` (status = HTTP status), or `client_<DOMException name>` (status 0)
  * when the browser refuses, e.g. `client_NotAllowedError` when the user cancels.
@@ -110,28 +116,84 @@
   function withIds(list) {
     return list && list.map(function (c) { return Object.assign({}, c, { id: fromB64u(c.id) }); });
   }
+  // prf inputs ({eval: {first}}, {evalByCredential: {id: {first}}}) with their salts as ArrayBuffers.
+  function prfValues(v) {
+    const out = { first: fromB64u(v.first) };
+    if (v.second) out.second = fromB64u(v.second);
+    return out;
+  }
+  function withPrf(extensions) {
+    const prf = extensions && extensions.prf;
+    if (!prf) return extensions;
+    const out = {};
+    if (prf.eval) out.eval = prfValues(prf.eval);
+    if (prf.evalByCredential) {
+      out.evalByCredential = {};
+      Object.keys(prf.evalByCredential).forEach(function (id) { out.evalByCredential[id] = prfValues(prf.evalByCredential[id]); });
+    }
+    return Object.assign({}, extensions, { prf: out });
+  }
+  // The PRF outputs the browser gave the page, or null. Never posted: see withoutPrfResults.
+  function prfResults(cred) {
+    const ext = cred && typeof cred.getClientExtensionResults === 'function' ? cred.getClientExtensionResults() : {};
+    const r = ext && ext.prf && ext.prf.results;
+    if (!r || !r.first) return null;
+    const out = { first: r.first };
+    if (r.second) out.second = r.second;
+    return out;
+  }
+  // The credential JSON without `clientExtensionResults.prf.results`: PRF outputs stay in the page.
+  function withoutPrfResults(json) {
+    const ext = json && json.clientExtensionResults;
+    if (!ext || !ext.prf || !('results' in ext.prf)) return json;
+    const prf = Object.assign({}, ext.prf);
+    delete prf.results;
+    return Object.assign({}, json, { clientExtensionResults: Object.assign({}, ext, { prf: prf }) });
+  }
+  // What the page gets back: the server's answer, plus what only the browser knows.
+  function result(data, cred) {
+    if (!data || typeof data !== 'object') return data;
+    const prf = prfResults(cred);
+    if (prf) data.prf = prf;
+    if (cred && cred.authenticatorAttachment && data.authenticatorAttachment === undefined) {
+      data.authenticatorAttachment = cred.authenticatorAttachment;
+    }
+    return data;
+  }
 
+  // The parsed options with the prf salts as ArrayBuffers, whether or not the browser's JSON parser knows prf.
+  function parsedWithPrf(parsed, json) {
+    if (json.extensions && json.extensions.prf) {
+      parsed.extensions = Object.assign({}, parsed.extensions, { prf: withPrf(json.extensions).prf });
+    }
+    return parsed;
+  }
   function creationOptions(json) {
     json = dropNulls(json);
     if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
-      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+      return parsedWithPrf(PublicKeyCredential.parseCreationOptionsFromJSON(json), json);
     }
     const o = Object.assign({}, json, { challenge: fromB64u(json.challenge) });
     o.user = Object.assign({}, json.user, { id: fromB64u(json.user.id) });
     if (json.excludeCredentials) o.excludeCredentials = withIds(json.excludeCredentials);
+    if (json.extensions) o.extensions = withPrf(json.extensions);
     return o;
   }
   function requestOptions(json) {
     json = dropNulls(json);
     if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function') {
-      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+      return parsedWithPrf(PublicKeyCredential.parseRequestOptionsFromJSON(json), json);
     }
     const o = Object.assign({}, json, { challenge: fromB64u(json.challenge) });
     if (json.allowCredentials) o.allowCredentials = withIds(json.allowCredentials);
+    if (json.extensions) o.extensions = withPrf(json.extensions);
     return o;
   }
 
   function credentialJSON(cred) {
+    return withoutPrfResults(rawCredentialJSON(cred));
+  }
+  function rawCredentialJSON(cred) {
     if (typeof cred.toJSON === 'function') return cred.toJSON();
     const r = cred.response;
     const response = { clientDataJSON: toB64u(r.clientDataJSON) };
@@ -170,13 +232,16 @@
   async function register(opts) {
     const o = opts || {}, base = o.base || DEFAULT_BASE;
     requireSupport(); // before asking the server for a challenge
-    const begin = await post(base, '/register/begin', o.hints ? { hints: o.hints } : {});
+    // A per-call hint (e.g. ['client-device'] for a passkey on this device after a cross-device
+    // sign-in) replaces the server's configured ones; hints only steer the browser's UI.
+    const begin = await post(base, '/register/begin', Array.isArray(o.hints) ? { hints: o.hints } : {});
+    const publicKey = begin.publicKey;
     const cred = await browser(function () {
-      return navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
+      return navigator.credentials.create({ publicKey: creationOptions(publicKey) });
     });
     const body = { credential: credentialJSON(cred), state: begin.state };
     if (o.deviceName != null && o.deviceName !== '') body.deviceName = o.deviceName;
-    return post(base, '/register/finish', body);
+    return result(await post(base, '/register/finish', body), cred);
   }
 
   // Conditional create: after a fresh password sign-in, let the password manager add a passkey silently.
@@ -204,7 +269,7 @@
     const cred = await browser(function () {
       return navigator.credentials.get(Object.assign({ publicKey: requestOptions(begin.publicKey) }, extra));
     });
-    return post(base, '/authenticate/finish', { credential: credentialJSON(cred), state: begin.state });
+    return result(await post(base, '/authenticate/finish', { credential: credentialJSON(cred), state: begin.state }), cred);
   }
 
   function signIn(opts) {

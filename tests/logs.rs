@@ -536,3 +536,89 @@ async fn an_unregistered_handle_is_logged_once_with_the_fix() {
         .count();
     assert_eq!(repeated, 0, "{records:?}");
 }
+
+/// PRF outputs are the page's key material and salts are kept out of logs: with PRF on, a
+/// client that posts its PRF results anyway (a helper other than `passkeys.js`, which strips
+/// them) still signs in, and neither the results (the authenticator's and an extra `second`)
+/// nor the salts the begins sent are in any log record, at any level, of any crate; the results
+/// are in no stored credential either (the salt is, as it must be).
+#[actix_rt::test]
+async fn prf_results_sent_to_the_server_are_dropped_and_never_logged() {
+    let (_turn, capture) = exclusive_capture().await;
+    let ctx = Ctx::<Memory>::new().await;
+    let passkeys = ctx
+        .builder(config().prf(true).build().unwrap())
+        .server_secret(SERVER_SECRET)
+        .audit(actix_passkeys::hooks::LogAuditSink)
+        .build()
+        .unwrap();
+    let mut app = ctx.app_with(passkeys).await;
+    let mut alice = SoftAuthenticator::new(ORIGIN).unwrap().with_prf();
+    // A 32-byte "second output" no authenticator computed: it is posted, and must vanish.
+    let injected = URL_SAFE_NO_PAD.encode([0x5au8; 32]);
+    let (mut outputs, mut salts) = (vec![injected.clone()], Vec::new());
+
+    app.signup("alice").await;
+    let begin = app.post_empty("/auth/passkeys/register/begin").await;
+    let begin = begin.assert_ok().clone();
+    salts.push(begin["publicKey"]["extensions"]["prf"]["eval"]["first"].clone());
+    let mut credential = alice.register(&begin["publicKey"]).await.unwrap();
+    let prf = &mut credential["clientExtensionResults"]["prf"];
+    outputs.extend(prf["results"]["first"].as_str().map(str::to_owned));
+    prf["results"]["second"] = injected.clone().into();
+    let body = serde_json::json!({"credential": credential, "state": begin["state"]});
+    app.post("/auth/passkeys/register/finish", body)
+        .await
+        .assert_ok();
+
+    for _ in 0..2 {
+        let begin = app.auth_begin(Some("alice")).await;
+        let by_id = &begin["publicKey"]["extensions"]["prf"]["evalByCredential"];
+        salts.extend(
+            by_id
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v["first"].clone()),
+        );
+        let mut credential = alice.sign_in(&begin["publicKey"]).await.unwrap();
+        let results = &mut credential["clientExtensionResults"]["prf"]["results"];
+        outputs.push(results["first"].as_str().expect("a PRF output").to_owned());
+        results["second"] = injected.clone().into();
+        let body = serde_json::json!({"credential": credential, "state": begin["state"]});
+        app.post("/auth/passkeys/authenticate/finish", body)
+            .await
+            .assert_ok();
+    }
+    let salts: Vec<String> = salts
+        .iter()
+        .map(|s| s.as_str().expect("a salt").to_owned())
+        .collect();
+    assert!(
+        outputs.len() >= 3 && salts.len() == 3,
+        "{outputs:?} {salts:?}"
+    );
+
+    let stored = app.get("/auth/passkeys/credentials").await;
+    assert_eq!(stored.assert_ok()[0]["prfEnabled"], true);
+    use actix_passkeys::store::CredentialStore as _;
+    let creds = ctx.creds.list_for_user("alice").await.unwrap();
+    let kept = format!("{creds:?} {}", serde_json::to_string(&creds).unwrap());
+    for output in &outputs {
+        for form in renderings(output) {
+            assert!(!kept.contains(&form), "a PRF output is stored: {form}");
+        }
+    }
+    assert!(
+        !format!("{creds:?}").contains(&format!("{:?}", unb64(&salts[2]))),
+        "a credential's Debug shows its salt"
+    );
+    let mut secrets: Vec<String> = outputs.into_iter().chain(salts).collect();
+    only_secrets(&mut secrets, &[]);
+    let records = capture.0.lock().unwrap().clone();
+    assert!(
+        records.iter().any(|(_, t, _)| t == "actix_passkeys::audit"),
+        "the audit log ran"
+    );
+    assert_no_secret(&records, &secrets, &[]);
+}

@@ -79,7 +79,10 @@ mod sqlite {
             .execute(&mut conn)
             .unwrap();
         let tables = Tables::new("webauthn_keys", "webauthn_ceremonies").unwrap();
-        assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 2);
+        assert_eq!(
+            sqlite::run_migrations_with(path, &tables).await.unwrap(),
+            super::shipped("sqlite")
+        );
         assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 0);
         check_diesel_stores::<sqlite::Sqlite>(sqlite::connect(path).await.unwrap(), &tables).await;
         #[derive(diesel::QueryableByName)]
@@ -96,7 +99,7 @@ mod sqlite {
                 .collect::<Vec<_>>()
         };
         assert_eq!(columns("passkey_credentials", &mut conn), ["app_column"]);
-        assert_eq!(columns("webauthn_keys", &mut conn).len(), 18);
+        assert_eq!(columns("webauthn_keys", &mut conn).len(), 21);
         assert_eq!(columns("webauthn_ceremonies", &mut conn).len(), 7);
         let indexes = diesel::sql_query(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'webauthn_%'",
@@ -107,7 +110,10 @@ mod sqlite {
         // The default names in another file of the same kind would collide with the app's
         // table; a second prefixed set beside the first is migrated on its own.
         let other = Tables::with_prefix("tenant2_").unwrap();
-        assert_eq!(sqlite::run_migrations_with(path, &other).await.unwrap(), 2);
+        assert_eq!(
+            sqlite::run_migrations_with(path, &other).await.unwrap(),
+            super::shipped("sqlite")
+        );
         assert_eq!(sqlite::run_migrations_with(path, &tables).await.unwrap(), 0);
     }
 }
@@ -144,7 +150,10 @@ mod postgres {
             .await
             .unwrap();
         let tables = Tables::with_prefix("auth_").unwrap();
-        assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 2);
+        assert_eq!(
+            pg::run_migrations_with(&db.url, &tables).await.unwrap(),
+            super::shipped("postgres")
+        );
         assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 0);
         check_diesel_stores::<pg::Postgres>(pg::connect(&db.url).await.unwrap(), &tables).await;
         #[derive(diesel::QueryableByName)]
@@ -171,14 +180,17 @@ mod postgres {
             "the app's table is untouched"
         );
         assert_eq!(count("passkey_credentials"), 0);
-        assert_eq!(count("auth_passkey_credentials"), 18);
+        assert_eq!(count("auth_passkey_credentials"), 21);
         assert_eq!(count("auth_passkey_challenges"), 7);
         // The shipped names, once the app's table is out of the way, migrate on their own.
         diesel::sql_query("DROP TABLE passkey_challenges")
             .execute(&mut conn)
             .await
             .unwrap();
-        assert_eq!(pg::run_migrations(&db.url).await.unwrap(), 2);
+        assert_eq!(
+            pg::run_migrations(&db.url).await.unwrap(),
+            super::shipped("postgres")
+        );
         assert_eq!(pg::run_migrations_with(&db.url, &tables).await.unwrap(), 0);
     }
 }
@@ -243,4 +255,16 @@ mod redis {
         assert_eq!(store.take(handle).await.unwrap(), Some(record));
         assert_eq!(clean(&prefix), 0, "GETDEL removed the key");
     }
+}
+
+/// How many migrations ship for `backend` (the directories under `migrations/<backend>`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn shipped(backend: &str) -> usize {
+    std::fs::read_dir(format!(
+        "{}/migrations/{backend}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .filter(|e| e.as_ref().unwrap().path().is_dir())
+    .count()
 }

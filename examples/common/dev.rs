@@ -2,7 +2,7 @@
 //! example uses a subset.
 #![allow(dead_code)]
 
-use actix_passkeys::{ConfigError, PasskeyConfig};
+use actix_passkeys::{ConfigError, PasskeyConfig, PasskeyConfigBuilder};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::cookie::Key;
 
@@ -25,9 +25,20 @@ pub(crate) fn port() -> u16 {
 /// page itself is where passkeys are added and managed, so `/.well-known/passkey-endpoints`
 /// points password managers there.
 pub(crate) fn local_config(name: &str, port: u16) -> Result<PasskeyConfig, ConfigError> {
-    let builder = PasskeyConfig::builder("localhost", name)
-        .origin(format!("http://localhost:{port}"))
-        .apply_env()?;
+    local_config_with(name, port, |b| b)
+}
+
+/// [`local_config`] with the example's own defaults (`defaults`), which `PASSKEYS_*` still
+/// override.
+pub(crate) fn local_config_with(
+    name: &str,
+    port: u16,
+    defaults: impl FnOnce(PasskeyConfigBuilder) -> PasskeyConfigBuilder,
+) -> Result<PasskeyConfig, ConfigError> {
+    let builder = defaults(
+        PasskeyConfig::builder("localhost", name).origin(format!("http://localhost:{port}")),
+    )
+    .apply_env()?;
     // The page of the first web origin, after the environment had its say.
     match builder.clone().build()?.web_origins().first() {
         Some(page) => builder

@@ -1,4 +1,5 @@
-//! The demo app shared by the examples: the page, `POST /signup`, `GET /me`, `GET /protected`.
+//! The demo app shared by the examples: the page, `POST /signup`, `GET /me`, `GET /protected`,
+//! `POST /prf/rotate`.
 //! Each example only chooses its stores and session backend.
 
 use actix_passkeys::{Authenticated, PasskeyError, PasskeyUser, Passkeys};
@@ -32,7 +33,8 @@ fn demo_routes(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(index))
     .route("/signup", web::post().to(signup))
     .route("/me", web::get().to(me))
-    .route("/protected", web::get().to(protected));
+    .route("/protected", web::get().to(protected))
+    .route("/prf/rotate", web::post().to(rotate_prf));
 }
 
 async fn index() -> HttpResponse {
@@ -82,6 +84,21 @@ async fn signup(
 
 async fn me(user: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(user.into_inner())
+}
+
+/// Gives the passkey this session signed in with a new PRF salt (`Passkeys::rotate_prf_salt`):
+/// its next PRF output, and the key the page derives from it, differ. 204, or 404 `not_found`
+/// when that passkey does not support PRF.
+async fn rotate_prf(user: Authenticated, passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let id = URL_SAFE_NO_PAD
+        .decode(&user.credential_id)
+        .map_err(|_| PasskeyError::NotFound)?;
+    if passkeys.rotate_prf_salt(&user.user_id, &id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(PasskeyError::NotFound)
+    }
 }
 
 async fn protected(user: Authenticated) -> HttpResponse {

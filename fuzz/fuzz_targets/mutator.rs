@@ -219,6 +219,7 @@ pub async fn reset<C: actix_passkeys::store::CredentialStore>(
         backup_eligible: registered.backup_eligible,
         backup_state: registered.backup_state,
         used_at: now.last_used_at.unwrap_or(now.created_at),
+        attachment: registered.last_attachment,
     };
     assert!(
         matches!(store.update_usage(&update).await, Ok(true)),

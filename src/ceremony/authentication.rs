@@ -6,14 +6,16 @@ use subtle::ConstantTimeEq;
 use webauthn_rs_core::{
     error::WebauthnError,
     proto::{
-        AllowCredentials, AuthenticationState, AuthenticatorTransport,
+        AllowCredentials, AuthenticationState, AuthenticatorAttachment, AuthenticatorTransport,
         Credential as CoreCredential, PublicKeyCredential, PublicKeyCredentialRequestOptions,
         RequestChallengeResponse,
     },
 };
 
 use super::{
+    client_json,
     options::{call_hints, hints_json, offered, offered_transports},
+    prf::{PrfInputs, WithPrf},
     Step,
 };
 use crate::{
@@ -27,16 +29,40 @@ use crate::{
 
 /// What `authenticate/begin` answers: options for `navigator.credentials.get()` and the state
 /// handle to send back with the response.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialised as `{"publicKey", "state"}`, with [`prf`](Self::prf) (when set) written into
+/// `publicKey.extensions.prf`.
+#[derive(Debug, Clone)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationOptions {
     /// `PublicKeyCredentialRequestOptionsJSON`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "openapi", serde(rename = "publicKey"))]
     pub public_key: PublicKeyCredentialRequestOptions,
     /// Opaque, single-use state handle.
     pub state: String,
+    /// The `prf` extension input (`{"evalByCredential": {id: {"first": salt}}}` for the allowed
+    /// credentials that support PRF) when [PRF](crate::PasskeyConfigBuilder::prf) is on and the
+    /// sign-in is username-first; serialised into `publicKey.extensions.prf`.
+    #[cfg_attr(feature = "openapi", serde(skip))]
+    pub prf: Option<PrfInputs>,
+}
+
+impl Serialize for AuthenticationOptions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut out = s.serialize_struct("AuthenticationOptions", 2)?;
+        out.serialize_field(
+            "publicKey",
+            &WithPrf {
+                options: &self.public_key,
+                prf: self.prf.as_ref(),
+            },
+        )?;
+        out.serialize_field("state", &self.state)?;
+        out.end()
+    }
 }
 
 /// The `authenticate/begin` request body: a `userId` for username-first sign-in, or nothing
@@ -65,7 +91,11 @@ pub struct AuthenticationBegin {
 }
 
 /// The `authenticate/finish` request body.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// Parsed in one pass; `credential.authenticatorAttachment`, which webauthn-rs-proto drops, is
+/// read into [`authenticator_attachment`](Self::authenticator_attachment). Extension results
+/// other than the proto's (PRF outputs among them) are skipped unread.
+#[derive(Debug, Clone)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthenticationFinish {
@@ -74,6 +104,29 @@ pub struct AuthenticationFinish {
     pub credential: PublicKeyCredential,
     /// The state handle from `authenticate/begin`.
     pub state: String,
+    /// `credential.authenticatorAttachment` (`platform` / `cross-platform`), if the browser
+    /// reported one.
+    #[cfg_attr(feature = "openapi", serde(skip))]
+    pub authenticator_attachment: Option<AuthenticatorAttachment>,
+}
+
+/// The body as it arrives.
+#[derive(Deserialize)]
+struct FinishJson {
+    credential: client_json::Assertion,
+    state: String,
+}
+
+impl<'de> Deserialize<'de> for AuthenticationFinish {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = FinishJson::deserialize(d)?;
+        let (credential, authenticator_attachment) = json.credential.into_parts();
+        Ok(Self {
+            credential,
+            state: json.state,
+            authenticator_attachment,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -156,10 +209,25 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             allow.transports = transports.clone();
         }
     }
+    // PRF salts of the allowed credentials that support it (username-first only: a
+    // usernameless begin knows no credentials).
+    let mut prf = PrfInputs::by_credential(
+        allowed_rows
+            .iter()
+            .filter(|c| c.prf_enabled)
+            .filter_map(|c| c.prf_salt.clone().map(|salt| (c.id_b64(), salt))),
+    );
     if let (true, Some(uid)) = (unknown_user, &user_id) {
-        // Unknown user (or one with no usable passkey): answer with deterministic fake ids and
-        // transports derived from the server secret, so known and unknown users look alike.
+        // Unknown user (or one with no usable passkey): answer with deterministic fake ids,
+        // transports and PRF salts derived from the server secret, so known and unknown users
+        // look alike.
         let fake = engine.fake_ids(uid)?;
+        prf = PrfInputs::by_credential(fake.iter().filter_map(|id| {
+            engine
+                .secret
+                .fake_prf_salt(id)
+                .map(|salt| (b64url(id), salt))
+        }));
         public_key.allow_credentials = fake
             .into_iter()
             .map(|id| AllowCredentials {
@@ -194,6 +262,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
     Ok(AuthenticationOptions {
         public_key,
         state: handle,
+        prf: (engine.config.prf && !prf.is_empty()).then_some(prf),
     })
 }
 
@@ -318,6 +387,7 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
         backup_eligible: result.backup_eligible(),
         backup_state: result.backup_state(),
         used_at: now,
+        attachment: input.authenticator_attachment,
     };
     let applied = credentials.update_usage(&update).await.map_err(|e| {
         engine.fail(
@@ -348,8 +418,11 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
     credential.backup_eligible = update.backup_eligible;
     credential.backup_state = update.backup_state;
     credential.last_used_at = Some(now);
+    credential.last_attachment = update.attachment;
     Ok(AuthenticationResult {
         user_id: credential.user_id.clone(),
+        cross_device: credential.is_cross_device(update.attachment),
+        authenticator_attachment: update.attachment,
         credential,
         user_verified: result.user_verified(),
         usernameless: bound.is_none(),

@@ -26,8 +26,10 @@ use crate::{
 };
 
 pub(crate) mod authentication;
+mod client_json;
 pub(crate) mod metadata;
 mod options;
+pub(crate) mod prf;
 pub(crate) mod registration;
 pub(crate) mod secret;
 #[cfg(test)]

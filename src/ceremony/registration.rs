@@ -8,35 +8,63 @@ use webauthn_rs_core::proto::{
 };
 
 use super::{
-    metadata,
+    client_json, metadata,
     options::{call_hints, hints_json, offered_transports},
+    prf::{PrfInputs, WithPrf},
     Step,
 };
 use crate::{
     audit::AuditEventKind,
     config::{Attachment, AttestationPreference, Hint, ResidentKey},
     error::PasskeyError,
-    model::{b64url, fit_device_name, validate_device_name, Credential, PasskeyUser},
+    model::{b64url, fit_device_name, validate_device_name, Credential, PasskeyUser, PrfSalt},
     origin,
     store::{Ceremony, ChallengeStore, CredentialStore},
 };
 
 /// What `register/begin` answers: options for `navigator.credentials.create()` and the state
 /// handle to send back with the response.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serialised as `{"publicKey", "state", "mediation"?}`, with [`prf`](Self::prf) (when set)
+/// written into `publicKey.extensions.prf`.
+#[derive(Debug, Clone)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RegistrationOptions {
     /// `PublicKeyCredentialCreationOptionsJSON`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "openapi", serde(rename = "publicKey"))]
     pub public_key: PublicKeyCredentialCreationOptions,
     /// Opaque, single-use state handle.
     pub state: String,
     /// `"conditional"` when the begin asked for a conditional create: pass it to
     /// `navigator.credentials.create({ mediation, publicKey })`. Absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mediation: Option<Mediation>,
+    /// The `prf` extension input (`{"eval": {"first": salt}}` with the new credential's salt)
+    /// when [PRF](crate::PasskeyConfigBuilder::prf) is on; serialised into
+    /// `publicKey.extensions.prf` (webauthn-rs-proto has no member for it).
+    #[cfg_attr(feature = "openapi", serde(skip))]
+    pub prf: Option<PrfInputs>,
+}
+
+impl Serialize for RegistrationOptions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let fields = 2 + usize::from(self.mediation.is_some());
+        let mut out = s.serialize_struct("RegistrationOptions", fields)?;
+        out.serialize_field(
+            "publicKey",
+            &WithPrf {
+                options: &self.public_key,
+                prf: self.prf.as_ref(),
+            },
+        )?;
+        out.serialize_field("state", &self.state)?;
+        if let Some(mediation) = &self.mediation {
+            out.serialize_field("mediation", mediation)?;
+        }
+        out.end()
+    }
 }
 
 /// How the browser should mediate a registration.
@@ -79,7 +107,10 @@ pub struct RegistrationBegin {
 }
 
 /// The `register/finish` request body.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// Parsed in one pass; `credential.clientExtensionResults.prf`, which webauthn-rs-proto drops,
+/// is read into [`prf_enabled`](Self::prf_enabled) (PRF results, if any, are skipped unread).
+#[derive(Debug, Clone)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RegistrationFinish {
@@ -89,8 +120,34 @@ pub struct RegistrationFinish {
     /// The state handle from `register/begin`.
     pub state: String,
     /// The user's name for the passkey (optional; ≤ 64 characters, no control characters).
-    #[serde(default, alias = "device_name", rename = "deviceName")]
+    #[cfg_attr(feature = "openapi", serde(rename = "deviceName"))]
     pub device_name: Option<String>,
+    /// Whether the client said the credential supports the `prf` extension
+    /// (`credential.clientExtensionResults.prf.enabled`, or PRF results were given).
+    #[cfg_attr(feature = "openapi", serde(skip))]
+    pub prf_enabled: bool,
+}
+
+/// The body as it arrives.
+#[derive(Deserialize)]
+struct FinishJson {
+    credential: client_json::Registration,
+    state: String,
+    #[serde(default, alias = "device_name", rename = "deviceName")]
+    device_name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RegistrationFinish {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = FinishJson::deserialize(d)?;
+        let (credential, prf_enabled) = json.credential.into_parts();
+        Ok(Self {
+            credential,
+            state: json.state,
+            device_name: json.device_name,
+            prf_enabled,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,6 +156,9 @@ struct Payload {
     user: PasskeyUser,
     #[serde(with = "b64")]
     user_handle: Vec<u8>,
+    /// The new credential's PRF salt, sent in the options' `prf.eval` (PRF on only).
+    #[serde(default)]
+    prf_salt: Option<PrfSalt>,
 }
 
 mod b64 {
@@ -203,10 +263,12 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         }
     }
     let user_id = user.id.clone();
+    let prf_salt = config.prf.then(PrfSalt::random);
     let payload = Payload {
         state,
         user,
         user_handle,
+        prf_salt: prf_salt.clone(),
     };
     let handle = engine
         .save(challenges, Ceremony::Registration, Some(&user_id), &payload)
@@ -220,6 +282,7 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
         public_key,
         state: handle,
         mediation: input.mediation,
+        prf: prf_salt.map(PrfInputs::eval),
     })
 }
 
@@ -336,6 +399,10 @@ pub(crate) async fn finish<C: CredentialStore, S: ChallengeStore>(
         last_used_at: None,
         disabled_at: None,
         disabled_reason: None,
+        prf_enabled: input.prf_enabled,
+        // A salt only where the begin made one (PRF on) and the credential can use it.
+        prf_salt: payload.prf_salt.clone().filter(|_| input.prf_enabled),
+        last_attachment: None,
     };
     let inserted = credentials.insert(&credential).await.map_err(|e| {
         engine.fail(

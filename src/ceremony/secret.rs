@@ -3,7 +3,8 @@
 //!
 //! - the key of the fake credential ids answered for unknown users,
 //! - the transports of those fake entries,
-//! - the WebAuthn user handle of a user who has no passkey yet.
+//! - the WebAuthn user handle of a user who has no passkey yet,
+//! - the PRF salts of the fake entries (when PRF is on).
 //!
 //! The same secret on every instance makes all three stable across restarts and instances.
 
@@ -14,6 +15,7 @@ use webauthn_rs_core::proto::AuthenticatorTransport;
 const FAKE_ID_LABEL: &[u8] = b"actix-passkeys/v1/fake-credential-ids";
 const FAKE_TRANSPORTS_LABEL: &[u8] = b"actix-passkeys/v1/fake-transports";
 const USER_HANDLE_LABEL: &[u8] = b"actix-passkeys/v1/user-handle";
+const FAKE_PRF_LABEL: &[u8] = b"actix-passkeys/v1/fake-prf-salts";
 
 /// HMAC-SHA256 of the concatenated `parts` under `key`.
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
@@ -33,6 +35,7 @@ pub(crate) struct ServerSecret {
     fake_ids: [u8; 32],
     fake_transports: [u8; 32],
     user_handles: [u8; 32],
+    fake_prf: [u8; 32],
 }
 
 impl ServerSecret {
@@ -41,6 +44,7 @@ impl ServerSecret {
             fake_ids: hmac(secret, &[FAKE_ID_LABEL]),
             fake_transports: hmac(secret, &[FAKE_TRANSPORTS_LABEL]),
             user_handles: hmac(secret, &[USER_HANDLE_LABEL]),
+            fake_prf: hmac(secret, &[FAKE_PRF_LABEL]),
         }
     }
 
@@ -85,6 +89,16 @@ impl ServerSecret {
         // The share of clients that store no transports, as in `transport_set`.
         let stored = (picks[0] < 236).then_some(set);
         (stored, synced)
+    }
+
+    /// The PRF salt of a fake credential id, or none (a credential without PRF), chosen
+    /// deterministically from the id under the secret: 3 in 4 fake entries have one, as most
+    /// passkeys today support PRF. Stable like a real credential's salt between rotations.
+    pub(crate) fn fake_prf_salt(&self, fake_id: &[u8]) -> Option<crate::model::PrfSalt> {
+        let pick = hmac(&self.fake_prf, &[b"pick", fake_id])[0];
+        (pick < 192).then(|| {
+            crate::model::PrfSalt::from_bytes(hmac(&self.fake_prf, &[b"salt", fake_id]).to_vec())
+        })
     }
 }
 
@@ -148,6 +162,16 @@ mod tests {
         let b = ServerSecret::new(b"0123456789abcdef0123456789abcdeF");
         assert_ne!(a.fake_ids, a.user_handles);
         assert_ne!(a.fake_ids, a.fake_transports);
+        assert_ne!(a.fake_prf, a.fake_ids);
+        assert_ne!(a.fake_prf, b.fake_prf);
+        let salts: Vec<_> = (0u8..=255).map(|i| a.fake_prf_salt(&[i; 16])).collect();
+        let with = salts.iter().flatten().count();
+        assert!(
+            (160..=224).contains(&with),
+            "{with} of 256 fake ids have a salt"
+        );
+        assert_eq!(salts[7], a.fake_prf_salt(&[7; 16]), "stable");
+        assert!(salts.iter().flatten().all(|s| s.as_bytes().len() == 32));
         assert_ne!(a.fake_ids, b.fake_ids);
         let h = a.user_handle("example.com", "alice");
         assert_eq!(h.len(), 32);

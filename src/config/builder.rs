@@ -41,6 +41,7 @@ pub struct PasskeyConfigBuilder {
     pub(super) enroll_url: Option<String>,
     pub(super) manage_url: Option<String>,
     pub(super) prf_usage_details_url: Option<String>,
+    pub(super) prf: bool,
 }
 
 impl PasskeyConfigBuilder {
@@ -268,6 +269,30 @@ impl PasskeyConfigBuilder {
         self
     }
 
+    /// Asks for the WebAuthn [`prf` extension](https://w3c.github.io/webauthn/#prf-extension), so
+    /// the page can derive a key from the passkey (for end-to-end encryption). Default: `false`.
+    ///
+    /// When on, `register/begin` sends `extensions.prf` with an `eval` of the new credential's
+    /// salt (32 random bytes, generated here), `register/finish` records whether the client said
+    /// the credential supports PRF (`prfEnabled` in the listing) and keeps the salt, and a
+    /// username-first `authenticate/begin` sends each such credential's salt in
+    /// `extensions.prf.evalByCredential`. The browser evaluates the PRF and gives the output to
+    /// the page; `passkeys.js` strips it before anything is posted, and the server drops any
+    /// that arrives. A usernameless begin sends no PRF input (see the configuration guide).
+    ///
+    /// ```
+    /// let config = actix_passkeys::PasskeyConfig::builder("example.com", "Example")
+    ///     .origin("https://example.com")
+    ///     .prf(true)
+    ///     .build()?;
+    /// assert!(config.prf());
+    /// # Ok::<(), actix_passkeys::ConfigError>(())
+    /// ```
+    pub fn prf(mut self, enabled: bool) -> Self {
+        self.prf = enabled;
+        self
+    }
+
     /// Validates and builds the config.
     ///
     /// Fails with a [`ConfigError`] naming the field for: an empty or malformed rp id; no
@@ -401,6 +426,7 @@ impl PasskeyConfigBuilder {
             transports_policy: self.transports_policy,
             native_apps,
             passkey_endpoints,
+            prf: self.prf,
         })
     }
 }

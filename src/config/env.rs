@@ -35,6 +35,7 @@ impl PasskeyConfigBuilder {
     /// | `PASSKEYS_ANDROID_APPS` | `<package>=<SHA-256 fingerprint>`, comma-separated |
     /// | `PASSKEYS_APPLE_APPS` | `<Team ID>.<bundle id>`, comma-separated |
     /// | `PASSKEYS_ENROLL_URL`, `PASSKEYS_MANAGE_URL`, `PASSKEYS_PRF_USAGE_DETAILS_URL` | Passkey Endpoints URLs |
+    /// | `PASSKEYS_PRF` | `true` / `false` (the `prf` extension) |
     ///
     /// ```
     /// let config = actix_passkeys::PasskeyConfig::builder("localhost", "Demo")
@@ -214,6 +215,9 @@ impl PasskeyConfigBuilder {
             if let Some(v) = get(var) {
                 *slot = (!v.is_empty()).then_some(v);
             }
+        }
+        if let Some(v) = get("PASSKEYS_PRF") {
+            self.prf = parse_choice("prf", &v, &[("true", true), ("false", false)])?;
         }
         Ok(self)
     }
@@ -427,5 +431,35 @@ mod tests {
             .and_then(PasskeyConfigBuilder::build)
             .unwrap();
         assert_eq!(config.user_verification(), UserVerification::Discouraged);
+    }
+
+    /// `PASSKEYS_PRF` turns the `prf` extension on and off; anything but `true` / `false` is
+    /// refused, naming the setting.
+    #[test]
+    fn prf_variable_switches_the_extension() {
+        let with = |v: &str| {
+            let vars: HashMap<String, String> = [("PASSKEYS_PRF".to_owned(), v.to_owned())]
+                .into_iter()
+                .collect();
+            base()
+                .apply_vars(&vars)
+                .and_then(PasskeyConfigBuilder::build)
+        };
+        assert!(!base().build().expect("valid").prf(), "off by default");
+        assert!(with("true").expect("valid").prf());
+        assert!(with(" TRUE ").expect("valid").prf());
+        assert!(!base()
+            .prf(true)
+            .apply_vars(
+                &[("PASSKEYS_PRF".to_owned(), "false".to_owned())]
+                    .into_iter()
+                    .collect()
+            )
+            .and_then(PasskeyConfigBuilder::build)
+            .expect("valid")
+            .prf());
+        let err = with("yes").unwrap_err();
+        assert_eq!(err.field(), "prf");
+        assert!(err.reason().contains("true, false"), "{}", err.reason());
     }
 }

@@ -130,6 +130,7 @@ pub struct PasskeyConfig {
     pub(crate) transports_policy: TransportsPolicy,
     pub(crate) native_apps: Vec<NativeApp>,
     pub(crate) passkey_endpoints: PasskeyEndpoints,
+    pub(crate) prf: bool,
 }
 
 /// Checks a list of hints: none given twice, none contradicting `attachment` (`client-device`
@@ -179,6 +180,7 @@ impl PasskeyConfig {
             enroll_url: None,
             manage_url: None,
             prf_usage_details_url: None,
+            prf: false,
         }
     }
 
@@ -294,6 +296,11 @@ impl PasskeyConfig {
     /// Which stored transports the options' credential entries carry.
     pub fn transports_policy(&self) -> TransportsPolicy {
         self.transports_policy
+    }
+
+    /// Whether the WebAuthn `prf` extension is asked for (see [`PasskeyConfigBuilder::prf`]).
+    pub fn prf(&self) -> bool {
+        self.prf
     }
 }
 

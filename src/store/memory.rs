@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::{ChallengeRecord, ChallengeStore, CredentialStore, EXPIRED_GRACE};
 use crate::{
     clock::{Clock, SystemClock},
-    model::{Credential, UsageUpdate},
+    model::{Credential, PrfSalt, UsageUpdate},
 };
 
 /// Default number of pending ceremonies the memory challenge store holds.
@@ -291,6 +291,7 @@ impl CredentialStore for MemoryCredentialStore {
                 cred.backup_eligible = update.backup_eligible;
                 cred.backup_state = update.backup_state;
                 cred.last_used_at = Some(update.used_at);
+                cred.last_attachment = update.attachment;
                 true
             }
             _ => false,
@@ -323,6 +324,23 @@ impl CredentialStore for MemoryCredentialStore {
             self.with(|c| match Self::owned_mut(c, user_id, credential_id) {
                 Some(cred) => {
                     cred.device_name = device_name.to_owned();
+                    true
+                }
+                None => false,
+            }),
+        )
+    }
+
+    fn set_prf_salt(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        salt: &PrfSalt,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        ready(
+            self.with(|c| match Self::owned_mut(c, user_id, credential_id) {
+                Some(cred) => {
+                    cred.prf_salt = Some(salt.clone());
                     true
                 }
                 None => false,

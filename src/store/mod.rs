@@ -13,7 +13,7 @@ use std::{error::Error, future::Future, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::{Credential, UsageUpdate};
+pub use crate::model::{Credential, PrfSalt, UsageUpdate};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
@@ -134,6 +134,7 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// Applies a sign-in as one compare-and-swap: only if the stored counter equals
     /// `update.old_sign_count` and the credential is not disabled. Returns whether it applied.
+    /// The counter, BE/BS, last-used time and `last_attachment` change in that one write.
     fn update_usage(
         &self,
         update: &UsageUpdate,
@@ -155,6 +156,16 @@ pub trait CredentialStore: Send + Sync + 'static {
         user_id: &str,
         credential_id: &[u8],
         device_name: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Replaces the PRF salt of a credential if it belongs to `user_id` (see
+    /// [`Passkeys::rotate_prf_salt`](crate::Passkeys::rotate_prf_salt)). Returns whether one was
+    /// changed.
+    fn set_prf_salt(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        salt: &PrfSalt,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 
     /// Deletes a credential if it belongs to `user_id`. Returns whether one was deleted.

@@ -1,7 +1,9 @@
 //! A software passkey authenticator + client (1Password's `passkey` crate).
 
 use passkey::{
-    authenticator::{Authenticator, UiHint, UserCheck, UserValidationMethod},
+    authenticator::{
+        extensions::HmacSecretConfig, Authenticator, UiHint, UserCheck, UserValidationMethod,
+    },
     client::{Client, ClientData, DefaultClientData},
     crypto::rust_crypto::RustCryptoBackend,
     types::{ctap2::Aaguid, ctap2::Ctap2Error, webauthn as pkw, Passkey},
@@ -67,6 +69,8 @@ pub struct SoftAuthenticator {
     skip_user_verification: bool,
     /// `Some(top)`: the client runs in a cross-origin iframe (`crossOrigin: true`, `topOrigin`).
     cross_origin: Option<Option<String>>,
+    /// The authenticator has `hmac-secret`: the client answers the `prf` extension.
+    prf: bool,
 }
 
 /// Client data signed instead of the client's own: its hash is what the authenticator signs,
@@ -91,11 +95,18 @@ impl std::fmt::Debug for SoftAuthenticator {
 }
 
 fn client(store: Option<Passkey>, counter: bool) -> PkClient {
-    client_of(Aaguid::new_empty(), store, counter)
+    client_of(Aaguid::new_empty(), store, counter, false)
 }
 
-fn client_of(aaguid: Aaguid, store: Option<Passkey>, counter: bool) -> PkClient {
+/// A client over an authenticator with `aaguid` and `store`; `counter`: signature counters;
+/// `prf`: the `hmac-secret` extension (the client answers `prf` with it), evaluated at
+/// creation too.
+fn client_of(aaguid: Aaguid, store: Option<Passkey>, counter: bool, prf: bool) -> PkClient {
     let mut authenticator = Authenticator::new(aaguid, store, AlwaysVerified, RustCryptoBackend);
+    if prf {
+        authenticator = authenticator
+            .hmac_secret(HmacSecretConfig::new_with_uv_only().enable_on_make_credential());
+    }
     authenticator.set_make_credentials_with_signature_counter(counter);
     Client::new(authenticator).allows_insecure_localhost(true)
 }
@@ -108,6 +119,7 @@ impl SoftAuthenticator {
             origin: Url::parse(origin).map_err(err)?,
             skip_user_verification: false,
             cross_origin: None,
+            prf: false,
         })
     }
 
@@ -116,7 +128,32 @@ impl SoftAuthenticator {
     pub fn without_sign_count(mut self) -> Self {
         let authenticator = self.client.authenticator();
         let (aaguid, store) = (*authenticator.aaguid(), authenticator.store().clone());
-        self.client = client_of(aaguid, store, false);
+        self.client = client_of(aaguid, store, false, self.prf);
+        self
+    }
+
+    /// Gives the authenticator the CTAP2 `hmac-secret` extension, so the client answers the
+    /// WebAuthn [`prf` extension](https://w3c.github.io/webauthn/#prf-extension) as a browser
+    /// does: `prf.enabled: true` (and `prf.results` for an `eval`) at registration, and
+    /// `prf.results` for the credential's `evalByCredential` salt at sign-in. The output is the
+    /// same for the same passkey and salt, and differs for another salt or passkey.
+    ///
+    /// ```
+    /// use actix_passkeys::testing::SoftAuthenticator;
+    /// let authenticator = SoftAuthenticator::new("http://localhost:8080")?.with_prf();
+    /// # let _ = authenticator;
+    /// # Ok::<(), actix_passkeys::testing::SoftAuthenticatorError>(())
+    /// ```
+    #[must_use]
+    pub fn with_prf(mut self) -> Self {
+        let authenticator = self.client.authenticator();
+        let (aaguid, store, counter) = (
+            *authenticator.aaguid(),
+            authenticator.store().clone(),
+            authenticator.make_credentials_with_signature_counter(),
+        );
+        self.prf = true;
+        self.client = client_of(aaguid, store, counter, true);
         self
     }
 
@@ -137,7 +174,7 @@ impl SoftAuthenticator {
             authenticator.store().clone(),
             authenticator.make_credentials_with_signature_counter(),
         );
-        self.client = client_of(Aaguid::from(*aaguid.as_bytes()), store, counter);
+        self.client = client_of(Aaguid::from(*aaguid.as_bytes()), store, counter, self.prf);
         self
     }
 
@@ -219,10 +256,12 @@ impl SoftAuthenticator {
                 *self.client.authenticator().aaguid(),
                 self.client.authenticator().store().clone(),
                 true,
+                self.prf,
             ),
             origin: self.origin.clone(),
             skip_user_verification: self.skip_user_verification,
             cross_origin: self.cross_origin.clone(),
+            prf: self.prf,
         }
     }
 

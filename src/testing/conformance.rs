@@ -31,9 +31,10 @@
 //!   microsecond precision, counters above `i32::MAX`, empty and `None` fields), oldest-first
 //!   per-user listing and its isolation between users; a duplicate credential id (even for
 //!   another user) is refused and changes nothing; 32 concurrent `update_usage` calls with the
-//!   same old counter → exactly one applies, once; rename and delete only by the owner;
-//!   `disable` keeps and flags the credential, after which `update_usage` is refused; a
-//!   second `disable` changes nothing (the first time and reason stay) and returns false.
+//!   same old counter → exactly one applies, once (with its flags, time and attachment);
+//!   rename, PRF-salt replacement and delete only by the owner; `disable` keeps and flags the
+//!   credential, after which `update_usage` is refused; a second `disable` changes nothing (the
+//!   first time and reason stay) and returns false.
 //!
 //! The concurrent cases poll all calls together on one task (`join_all`): a store that talks
 //! to a server (Redis, a database pool) then has them in flight at once. To also race them on
@@ -49,10 +50,11 @@ use std::{error::Error, fmt::Display, future::Future};
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use futures_util::future::join_all;
 use rand::Rng as _;
+use webauthn_rs_proto::AuthenticatorAttachment;
 
 use crate::{
     clock::{Clock, SystemClock},
-    model::{b64url, Credential, UsageUpdate},
+    model::{b64url, Credential, PrfSalt, UsageUpdate},
     store::{Ceremony, ChallengeRecord, ChallengeStore, CredentialStore},
 };
 
@@ -331,6 +333,9 @@ fn full_credential(user_id: &str, created_at: DateTime<Utc>) -> Credential {
         last_used_at: Some(micros(created_at + Duration::milliseconds(1_234))),
         disabled_at: None,
         disabled_reason: None,
+        prf_enabled: true,
+        prf_salt: Some(PrfSalt::random()),
+        last_attachment: Some(AuthenticatorAttachment::CrossPlatform),
     }
 }
 
@@ -355,6 +360,9 @@ fn sparse_credential(user_id: &str, created_at: DateTime<Utc>) -> Credential {
         last_used_at: None,
         disabled_at: None,
         disabled_reason: None,
+        prf_enabled: false,
+        prf_salt: None,
+        last_attachment: None,
     }
 }
 
@@ -389,7 +397,10 @@ fn diff(got: &Credential, want: &Credential) -> Vec<&'static str> {
         created_at,
         last_used_at,
         disabled_at,
-        disabled_reason
+        disabled_reason,
+        prf_enabled,
+        prf_salt,
+        last_attachment
     );
     fields
 }
@@ -532,6 +543,7 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
             backup_eligible: true,
             backup_state: true,
             used_at: used_at + Duration::milliseconds(i as i64),
+            attachment: Some(AuthenticatorAttachment::Platform),
         })
         .collect();
     let results = join_all(updates.iter().map(|u| store.update_usage(u))).await;
@@ -560,9 +572,10 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
     a1_used.backup_eligible = won.backup_eligible;
     a1_used.backup_state = won.backup_state;
     a1_used.last_used_at = Some(won.used_at);
+    a1_used.last_attachment = won.attachment;
     expect_stored(
         store,
-        "update_usage applies the winner's counter, flags and time, and nothing else",
+        "update_usage applies the winner's counter, flags, time and attachment, and nothing else",
         &a1_used,
     )
     .await;
@@ -584,6 +597,7 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
         backup_eligible: false,
         backup_state: false,
         used_at,
+        attachment: Some(AuthenticatorAttachment::CrossPlatform),
     };
     if !call(CR, p, "update_usage", store.update_usage(&big)).await {
         fail(
@@ -595,6 +609,7 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
     let mut a2_used = a2.clone();
     a2_used.sign_count = big.new_sign_count;
     a2_used.last_used_at = Some(used_at);
+    a2_used.last_attachment = big.attachment;
     let a2_used = expect_stored(store, p, &a2_used).await;
 
     // Rename: only by the owner.
@@ -631,6 +646,43 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
         fail(CR, p, "the owner's `rename` returned false");
     }
     a1_used.device_name = "Laptop".to_owned();
+    expect_stored(store, p, &a1_used).await;
+
+    // PRF salt: replaced only by the owner.
+    let p = "set_prf_salt only by the owner";
+    let salt = PrfSalt::random();
+    if call(
+        CR,
+        p,
+        "set_prf_salt",
+        store.set_prf_salt(&bob, &a1.credential_id, &salt),
+    )
+    .await
+    {
+        fail(CR, p, "another user's `set_prf_salt` returned true");
+    }
+    expect_stored(store, p, &a1_used).await;
+    if call(
+        CR,
+        p,
+        "set_prf_salt",
+        store.set_prf_salt(&alice, &random_bytes(32), &salt),
+    )
+    .await
+    {
+        fail(CR, p, "`set_prf_salt` of an unknown id returned true");
+    }
+    if !call(
+        CR,
+        p,
+        "set_prf_salt",
+        store.set_prf_salt(&alice, &a1.credential_id, &salt),
+    )
+    .await
+    {
+        fail(CR, p, "the owner's `set_prf_salt` returned false");
+    }
+    a1_used.prf_salt = Some(salt);
     expect_stored(store, p, &a1_used).await;
 
     // Delete: only by the owner.
@@ -695,6 +747,7 @@ pub async fn check_credential_store<C: CredentialStore>(store: &C) {
         backup_eligible: false,
         backup_state: false,
         used_at: at,
+        attachment: None,
     };
     if call(CR, p, "update_usage", store.update_usage(&after)).await {
         fail(
@@ -848,6 +901,14 @@ mod tests {
         ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
             self.0.rename(user_id, id, name)
         }
+        fn set_prf_salt(
+            &self,
+            user_id: &str,
+            id: &[u8],
+            salt: &PrfSalt,
+        ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.set_prf_salt(user_id, id, salt)
+        }
         fn delete(
             &self,
             user_id: &str,
@@ -992,6 +1053,14 @@ mod tests {
         ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
             self.0.rename(user_id, id, name)
         }
+        fn set_prf_salt(
+            &self,
+            user_id: &str,
+            id: &[u8],
+            salt: &PrfSalt,
+        ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+            self.0.set_prf_salt(user_id, id, salt)
+        }
         fn delete(
             &self,
             user_id: &str,
@@ -1038,6 +1107,7 @@ mod tests {
             backup_eligible: false,
             backup_state: false,
             used_at: Utc::now(),
+            attachment: None,
         };
         assert!(credentials.update_usage(&u).await.unwrap());
         assert!(

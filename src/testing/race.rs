@@ -10,7 +10,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use crate::{
-    model::{Credential, UsageUpdate},
+    model::{Credential, PrfSalt, UsageUpdate},
     store::{ChallengeRecord, ChallengeStore, CredentialStore},
 };
 
@@ -183,6 +183,15 @@ impl<C: CredentialStore> CredentialStore for RacingCredentialStore<C> {
         device_name: &str,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
         self.inner.rename(user_id, credential_id, device_name)
+    }
+
+    fn set_prf_salt(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        salt: &PrfSalt,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        self.inner.set_prf_salt(user_id, credential_id, salt)
     }
 
     fn delete(

@@ -301,4 +301,22 @@ mod tests {
             &serde_json::json!(["security-key", "client-device", "hybrid"])
         );
     }
+
+    /// The additive members are in the schemas: `prfEnabled` in the listing, and the optional
+    /// `crossDevice` of the sign-in answer.
+    #[test]
+    fn prf_enabled_and_cross_device_are_documented() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&document("/auth/passkeys").to_json().unwrap()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["CredentialView"]["properties"]["prfEnabled"]["type"],
+            "boolean"
+        );
+        let signed_in = &schemas["SignedIn"];
+        assert_eq!(signed_in["properties"]["crossDevice"]["type"], "boolean");
+        let required = signed_in["required"].as_array().unwrap();
+        assert!(required.iter().any(|r| r == "userId"), "{signed_in}");
+        assert!(!required.iter().any(|r| r == "crossDevice"), "{signed_in}");
+    }
 }

@@ -98,6 +98,11 @@ pub(crate) struct SignedIn {
     pub(crate) status: &'static str,
     /// The signed-in app user id.
     pub(crate) user_id: String,
+    /// `true` when the user signed in from another device (a phone over hybrid): offer a
+    /// passkey on this one. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub(crate) cross_device: bool,
 }
 
 pub(crate) async fn register_finish(
@@ -151,6 +156,7 @@ pub(crate) async fn authenticate_finish(
         None => HttpResponse::Ok().json(SignedIn {
             status: "ok",
             user_id: result.user_id.clone(),
+            cross_device: result.cross_device,
         }),
     };
     #[cfg(feature = "session")]

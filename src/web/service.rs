@@ -21,7 +21,7 @@ use crate::{
     },
     config::PasskeyConfig,
     error::{NotMounted, PasskeyError},
-    model::{AuthenticationResult, Credential, CredentialView, PasskeyUser},
+    model::{AuthenticationResult, Credential, CredentialView, PasskeyUser, PrfSalt},
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::resolver::{DynHook, DynResolver},
@@ -86,6 +86,12 @@ pub(crate) trait Stores: Send + Sync + 'static {
         name: String,
     ) -> BoxFuture<'_, Result<bool, PasskeyError>>;
     fn delete(&self, user_id: String, id: Vec<u8>) -> BoxFuture<'_, Result<bool, PasskeyError>>;
+    fn set_prf_salt(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+        salt: PrfSalt,
+    ) -> BoxFuture<'_, Result<bool, PasskeyError>>;
 }
 
 /// The concrete stores, erased behind [`Stores`].
@@ -193,6 +199,20 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         Box::pin(async move {
             self.credentials
                 .delete(&user_id, &id)
+                .await
+                .map_err(PasskeyError::store)
+        })
+    }
+
+    fn set_prf_salt(
+        &self,
+        user_id: String,
+        id: Vec<u8>,
+        salt: PrfSalt,
+    ) -> BoxFuture<'_, Result<bool, PasskeyError>> {
+        Box::pin(async move {
+            self.credentials
+                .set_prf_salt(&user_id, &id, &salt)
                 .await
                 .map_err(PasskeyError::store)
         })
@@ -556,6 +576,54 @@ impl Passkeys {
                 .await;
         }
         Ok(deleted)
+    }
+
+    /// Gives `user_id`'s credential a new PRF salt (32 random bytes), so its PRF output — and
+    /// every key the page derives from it — changes from the next sign-in on. `false` (nothing
+    /// changed) when the user has no credential with this id or the credential does not support
+    /// PRF (`prf_enabled` false).
+    ///
+    /// Data encrypted under the old output cannot be decrypted under the new one: sign in
+    /// first (the old output), rotate, sign in again (the new output) and re-encrypt in
+    /// between; or wrap a data key under the PRF-derived key and re-wrap only that. The
+    /// quickstart's `POST /prf/rotate` calls this for the signed-in user.
+    ///
+    /// ```
+    /// use actix_passkeys::{Authenticated, PasskeyError, Passkeys};
+    /// use actix_web::HttpResponse;
+    ///
+    /// async fn rotate(user: Authenticated, passkeys: Passkeys) -> Result<HttpResponse, PasskeyError> {
+    ///     // The credential this session signed in with (base64url in the session).
+    ///     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    ///     let id = URL_SAFE_NO_PAD.decode(&user.credential_id).unwrap_or_default();
+    ///     Ok(if passkeys.rotate_prf_salt(&user.user_id, &id).await? {
+    ///         HttpResponse::NoContent().finish()
+    ///     } else {
+    ///         HttpResponse::NotFound().finish()
+    ///     })
+    /// }
+    /// # actix_web::web::to(rotate);
+    /// ```
+    pub async fn rotate_prf_salt(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+    ) -> Result<bool, PasskeyError> {
+        let owned = self
+            .credential(credential_id)
+            .await?
+            .is_some_and(|c| c.user_id == user_id && c.prf_enabled);
+        if !owned {
+            return Ok(false);
+        }
+        self.0
+            .stores
+            .set_prf_salt(
+                user_id.to_owned(),
+                credential_id.to_vec(),
+                PrfSalt::random(),
+            )
+            .await
     }
 
     /// The `currentUserDetails` [`Signal`](crate::wire::Signal) to send after the app changed

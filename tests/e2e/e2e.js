@@ -19,6 +19,10 @@ const VERBOSE = !!process.env.E2E_VERBOSE; // optional: print every click and wh
 const INTERNAL = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
   isUserVerified: true, automaticPresenceSimulation: true };
 const USB = { ...INTERNAL, transport: 'usb' }; // Chromium allows one internal authenticator per page (C2)
+const PRF = { ...INTERNAL, hasPrf: true }; // the WebAuthn prf extension (CTAP2 hmac-secret)
+// A phone reached over hybrid (caBLE): its passkey reports transport `hybrid`, and a sign-in with it
+// `authenticatorAttachment: "cross-platform"`.
+const PHONE = { ...INTERNAL, transport: 'cable' };
 const RUN = Date.now().toString(36); // unique usernames, so a reused server does not matter
 
 function assert(cond, message) { if (!cond) throw new Error(message); }
@@ -33,7 +37,7 @@ function assertError(r, status, code, what) {
 
 // One person: a browser context with a single page (C3), a CDP session and its virtual authenticator(s).
 class Person {
-  static async open(browser, name, { withoutJsonHelpers = false } = {}) {
+  static async open(browser, name, { withoutJsonHelpers = false, authenticator = INTERNAL } = {}) {
     const p = new Person();
     p.name = `${name}-${RUN}`;
     p.log = [];
@@ -53,7 +57,7 @@ class Person {
     p.page.on('pageerror', (e) => p.log.push(`pageerror: ${e.message}`));
     p.cdp = await p.context.newCDPSession(p.page);
     await p.cdp.send('WebAuthn.enable', { enableUI: false });
-    p.authenticator = await p.addAuthenticator(INTERNAL);
+    p.authenticator = await p.addAuthenticator(authenticator);
     await p.home();
     return p;
   }
@@ -145,6 +149,23 @@ class Person {
       try { json = JSON.parse(text); } catch (_) { /* empty */ }
       return { status: r.status, body: json, text };
     }, [method, url, body]);
+  }
+  // What the page's "encryption key from your passkey" section shows.
+  prf() {
+    return this.page.$eval('#prf', (s) => {
+      const r = s.querySelector('#prf-result');
+      return { shown: !s.hidden, keyId: r.dataset.keyId, decrypted: r.dataset.decrypted, text: r.textContent };
+    });
+  }
+  // Records the bodies the page posts to the finish routes, and the JSON the server answers.
+  recordFinishes() {
+    const seen = { posted: [], answered: [] };
+    const finish = (url) => /\/auth\/passkeys\/(register|authenticate)\/finish$/.test(new URL(url).pathname);
+    this.page.on('request', (req) => { if (finish(req.url())) seen.posted.push(req.postData() || ''); });
+    this.page.on('response', async (res) => {
+      if (finish(res.url())) seen.answered.push(await res.json().catch(() => null));
+    });
+    return seen;
   }
   async screenshot(file) {
     await this.page.screenshot({ path: path.join(OUT, file), fullPage: true }).catch(() => {});
@@ -325,6 +346,94 @@ const scenarios = {
     await u.presence(B, false);
     await u.presence(A, true);
     await t.step('remaining passkey still signs in', () => u.ok('#signin-usernameless', `Signed in as ${u.name}`));
+  },
+
+  async 'prf-key'(t) {
+    const u = await t.person('paula', { authenticator: PRF });
+    const seen = u.recordFinishes();
+    await t.step('sign up', () => u.signup());
+    await t.step('register a PRF-capable passkey', () => u.register('PRF key'));
+    await t.step('sign in username-first', () => u.ok('#signin-username', `Signed in as ${u.name}`));
+    await t.step('the listing says prfEnabled', async () => {
+      const r = await u.fetch('GET', '/auth/passkeys/credentials');
+      assert(r.status === 200 && r.body.length === 1 && r.body[0].prfEnabled === true, `GET credentials: ${r.text}`);
+      const rows = await u.rows();
+      assert(rows[0].text.includes('PRF'), `the row says: ${rows[0].text}`);
+    });
+    const first = await t.step('a key is derived in the page and decrypts what it encrypted', async () => {
+      const p = await u.prf();
+      assert(p.shown && /^[0-9a-f]{16}$/.test(p.keyId || '') && p.decrypted === 'Only this passkey can read this.',
+        `#prf says: ${JSON.stringify(p)}`);
+      return p.keyId;
+    });
+    await t.step('sign out', () => u.ok('#signout', 'Signed out'));
+    await t.step('the same passkey and salt give the same key', async () => {
+      await u.ok('#signin-username', `Signed in as ${u.name}`);
+      const p = await u.prf();
+      assert(p.keyId === first, `key ${p.keyId} after the second sign-in, ${first} after the first`);
+    });
+    await t.step('rotate the salt', () => u.ok('#prf-rotate', 'PRF salt rotated'));
+    await t.step('a rotated salt gives another key', async () => {
+      await u.ok('#signin-username', `Signed in as ${u.name}`);
+      const p = await u.prf();
+      assert(/^[0-9a-f]{16}$/.test(p.keyId || '') && p.keyId !== first, `key ${p.keyId} after rotation, ${first} before`);
+    });
+    const output = await t.step('Passkeys.signIn() returns the PRF output to the page', async () => {
+      const r = await u.page.evaluate(async (userId) => {
+        const res = await Passkeys.signIn({ userId });
+        const bytes = new Uint8Array(res.prf.first);
+        return { len: bytes.length, b64u: btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
+      }, u.name);
+      assert(r.len === 32, `prf.first has ${r.len} bytes`);
+      return r.b64u;
+    });
+    await t.step('the PRF output never reaches the server', async () => {
+      assert(seen.posted.length >= 5, `saw ${seen.posted.length} finish requests`);
+      for (const body of seen.posted) {
+        assert(!body.includes(output) && !body.includes('"results"'), `a finish body carries PRF results: ${body.slice(0, 300)}`);
+      }
+      const log = path.join(OUT, 'server.log');
+      if (fs.existsSync(log)) assert(!fs.readFileSync(log, 'utf8').includes(output), 'the server log has the PRF output');
+    });
+    await t.step('sign out (2)', () => u.ok('#signout', 'Signed out'));
+    await t.step('a usernameless sign-in gets no PRF output', async () => {
+      await u.ok('#signin-usernameless', `Signed in as ${u.name}`);
+      const p = await u.prf();
+      assert(p.shown && !p.keyId && p.text.includes('no PRF output'), `#prf says: ${JSON.stringify(p)}`);
+    });
+  },
+
+  async 'cross-device-upgrade'(t) {
+    const u = await t.person('olga');
+    const here = u.authenticator;
+    const seen = u.recordFinishes();
+    await t.step('sign up', () => u.signup());
+    const phone = await t.step('a phone over hybrid', () => u.addAuthenticator(PHONE));
+    await u.presence(here, false);
+    await t.step('register the passkey on the phone', () => u.register('Phone'));
+    await t.step('sign out', () => u.ok('#signout', 'Signed out'));
+    await t.step('sign in with the phone: from another device',
+      () => u.ok('#signin-username', `Signed in as ${u.name} (username first, from another device)`));
+    await t.step('the answer says crossDevice and the page offers a passkey here', async () => {
+      const last = seen.answered[seen.answered.length - 1];
+      assert(last && last.crossDevice === true && last.status === 'ok', `authenticate/finish answered ${JSON.stringify(last)}`);
+      assert(!(await u.page.isHidden('#upgrade')), 'no upgrade prompt');
+    });
+    await u.presence(phone, false);
+    await u.presence(here, true);
+    await t.step('create a passkey on this device', async () => {
+      await u.ok('#upgrade-create', 'Passkey added on this device');
+      assert(await u.page.isHidden('#upgrade'), 'the prompt is still shown');
+      assert((await u.rows()).length === 2, `rows: ${JSON.stringify(await u.rows())}`);
+    });
+    await t.step('sign out (2)', () => u.ok('#signout', 'Signed out'));
+    await t.step('sign in on this device: no prompt', async () => {
+      const r = await u.ok('#signin-username', `Signed in as ${u.name}`);
+      assert(!r.text.includes('another device'), `page says: ${r.text}`);
+      assert(await u.page.isHidden('#upgrade'), 'the prompt is shown after a same-device sign-in');
+      const last = seen.answered[seen.answered.length - 1];
+      assert(last && !('crossDevice' in last), `authenticate/finish answered ${JSON.stringify(last)}`);
+    });
   },
 
   async 'protected-page'(t) {

@@ -34,6 +34,9 @@ fn full_credential(now: chrono::DateTime<chrono::Utc>) -> Credential {
         last_used_at: Some(now + chrono::Duration::seconds(1)),
         disabled_at: Some(now + chrono::Duration::seconds(2)),
         disabled_reason: Some("clone_suspected".into()),
+        prf_enabled: true,
+        prf_salt: Some(actix_passkeys::store::PrfSalt::from_bytes(vec![0xee; 32])),
+        last_attachment: Some(actix_passkeys::wire::proto::AuthenticatorAttachment::CrossPlatform),
     }
 }
 
@@ -56,6 +59,9 @@ async fn round_trips_every_column<C: CredentialStore>(store: &C) {
     sparse.disabled_at = None;
     sparse.disabled_reason = None;
     sparse.sign_count = 0;
+    sparse.prf_enabled = false;
+    sparse.prf_salt = None;
+    sparse.last_attachment = None;
     assert!(store.insert(&sparse).await.unwrap());
     assert_eq!(store.get(&[7]).await.unwrap(), Some(sparse.clone()));
     assert!(
@@ -109,6 +115,9 @@ macro_rules! column_names {
             cr::last_used_at::NAME,
             cr::disabled_at::NAME,
             cr::disabled_reason::NAME,
+            cr::prf_enabled::NAME,
+            cr::prf_salt::NAME,
+            cr::last_attachment::NAME,
         ];
         let mut ch_names = vec![
             ch::handle_hash::NAME,

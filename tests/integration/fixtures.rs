@@ -612,6 +612,25 @@ macro_rules! backend_tests {
     };
 }
 
+/// Generates, in the calling module, one `#[actix_rt::test]` per backend (modules `memory`,
+/// `sqlite`, `postgres`) for each generic case `case::<B: Backend>()` of that module.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $( #[actix_rt::test] async fn $case() { super::$case::<$crate::fixtures::Memory>().await } )*
+        }
+        #[cfg(feature = "sqlite")]
+        mod sqlite {
+            $( #[actix_rt::test] async fn $case() { super::$case::<$crate::fixtures::Sqlite>().await } )*
+        }
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $( #[actix_rt::test] async fn $case() { super::$case::<$crate::fixtures::Postgres>().await } )*
+        }
+    };
+}
+
 /// A challenge store that is down: every call fails with "challenge store full" (a cause that
 /// must stay in the log, never in the answer).
 pub struct DownChallengeStore;

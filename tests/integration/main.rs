@@ -9,6 +9,7 @@
 mod beyond;
 mod challenges;
 mod clients;
+mod cross_device;
 mod custom_flow;
 #[path = "../../examples/custom_flow.rs"]
 mod custom_flow_example;
@@ -22,6 +23,7 @@ mod http;
 mod mounting;
 mod negative;
 mod origins;
+mod prf;
 mod properties;
 #[path = "../../examples/common/mod.rs"]
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]

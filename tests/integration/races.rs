@@ -310,6 +310,9 @@ mod memory_threads {
                 last_used_at: None,
                 disabled_at: None,
                 disabled_reason: None,
+                prf_enabled: false,
+                prf_salt: None,
+                last_attachment: None,
             };
             assert!(store.insert(&credential).now_or_never().unwrap().unwrap());
         }
@@ -321,6 +324,7 @@ mod memory_threads {
                 backup_eligible: false,
                 backup_state: false,
                 used_at: now,
+                attachment: None,
             };
             store.update_usage(&update).now_or_never().unwrap().unwrap()
         });

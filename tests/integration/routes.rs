@@ -1093,6 +1093,7 @@ async fn set_backup_flags<B: Backend>(ctx: &Ctx<B>, id: &str, eligible: bool, st
             backup_eligible: eligible,
             backup_state: state,
             used_at: chrono::DateTime::UNIX_EPOCH,
+            attachment: cred.last_attachment,
         })
         .await
         .unwrap();

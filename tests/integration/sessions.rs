@@ -328,6 +328,15 @@ impl actix_passkeys::store::CredentialStore for Switchable {
         self.check()?;
         self.inner.rename(user_id, id, name).await.map_err(io)
     }
+    async fn set_prf_salt(
+        &self,
+        user_id: &str,
+        id: &[u8],
+        salt: &actix_passkeys::store::PrfSalt,
+    ) -> Result<bool, Self::Error> {
+        self.check()?;
+        self.inner.set_prf_salt(user_id, id, salt).await.map_err(io)
+    }
     async fn delete(&self, user_id: &str, id: &[u8]) -> Result<bool, Self::Error> {
         self.check()?;
         self.inner.delete(user_id, id).await.map_err(io)

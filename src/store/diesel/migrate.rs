@@ -79,7 +79,8 @@ type Shipped = (&'static str, &'static str, &'static str);
 /// directories (a test checks the list against each).
 macro_rules! shipped {
     ($dir:literal) => {
-        shipped!($dir: "2025-01-01-000000_create_passkeys", "2026-12-01-000000_bind_and_hash_challenges")
+        shipped!($dir: "2025-01-01-000000_create_passkeys", "2026-12-01-000000_bind_and_hash_challenges",
+            "2027-01-01-000000_prf_and_attachment")
     };
     ($dir:literal: $($name:literal),+) => {
         &[$((

@@ -22,7 +22,7 @@ use diesel::{
 };
 
 use super::{sign_count_from_db, tables::Tables, DieselStoreError};
-use crate::model::Credential;
+use crate::model::{attachment_from_name, attachment_name, Credential, PrfSalt};
 
 /// A point in time: `TIMESTAMPTZ` on PostgreSQL, `BIGINT` µs since the Unix epoch on SQLite.
 #[derive(
@@ -47,6 +47,8 @@ pub struct Aaguid;
 pub enum Value<'a> {
     /// `BYTEA` / `BLOB`.
     Bytes(&'a [u8]),
+    /// Nullable `BYTEA` / `BLOB`.
+    OptBytes(Option<&'a [u8]>),
     /// `TEXT`.
     Text(&'a str),
     /// Nullable `TEXT`.
@@ -127,6 +129,7 @@ where
             .into_iter()
             .map(|v| match v {
                 Value::Bytes(b) => bind::<Binary, _, DB>(b),
+                Value::OptBytes(b) => bind::<Nullable<Binary>, _, DB>(b),
                 Value::Text(s) => bind::<Text, _, DB>(s),
                 Value::OptText(s) => bind::<Nullable<Text>, _, DB>(s),
                 Value::Int(n) => bind::<BigInt, _, DB>(n),
@@ -202,6 +205,12 @@ pub struct CredentialRow {
     disabled_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     disabled_reason: Option<String>,
+    #[diesel(sql_type = Bool)]
+    prf_enabled: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Binary>)]
+    prf_salt: Option<Vec<u8>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    last_attachment: Option<String>,
 }
 
 impl TryFrom<CredentialRow> for Credential {
@@ -227,6 +236,10 @@ impl TryFrom<CredentialRow> for Credential {
             last_used_at: r.last_used_at,
             disabled_at: r.disabled_at,
             disabled_reason: r.disabled_reason,
+            prf_enabled: r.prf_enabled,
+            prf_salt: r.prf_salt.map(PrfSalt::from_bytes),
+            // A name this version does not know (written by a later one) reads as none.
+            last_attachment: r.last_attachment.as_deref().and_then(attachment_from_name),
         })
     }
 }
@@ -252,6 +265,9 @@ pub(super) fn credential_values(c: &Credential) -> Vec<Value<'_>> {
         Value::OptTime(c.last_used_at),
         Value::OptTime(c.disabled_at),
         Value::OptText(c.disabled_reason.as_deref()),
+        Value::Bool(c.prf_enabled),
+        Value::OptBytes(c.prf_salt.as_ref().map(PrfSalt::as_bytes)),
+        Value::OptText(c.last_attachment.map(attachment_name)),
     ]
 }
 
@@ -276,7 +292,7 @@ pub struct ChallengeRow {
 const CREDENTIAL_COLUMNS: &str = "credential_id, user_id, user_handle, passkey, public_key, \
      sign_count, transports, aaguid, backup_eligible, backup_state, user_verified, \
      attestation_fmt, discoverable, device_name, created_at, last_used_at, disabled_at, \
-     disabled_reason";
+     disabled_reason, prf_enabled, prf_salt, last_attachment";
 
 /// `?, ?, …` for `n` values.
 fn marks(n: usize) -> String {
@@ -289,12 +305,14 @@ pub(super) struct CredentialSql {
     pub(super) insert: String,
     pub(super) get: String,
     pub(super) list_for_user: String,
-    /// Binds: new count, BE, BS, used at, id, old count.
+    /// Binds: new count, BE, BS, used at, attachment, id, old count.
     pub(super) update_usage: String,
     /// Binds: at, reason, id.
     pub(super) disable: String,
     /// Binds: name, id, user.
     pub(super) rename: String,
+    /// Binds: salt, id, user.
+    pub(super) set_prf_salt: String,
     /// Binds: id, user.
     pub(super) delete: String,
 }
@@ -314,7 +332,7 @@ impl CredentialSql {
             ),
             update_usage: format!(
                 "UPDATE {t} SET sign_count = ?, backup_eligible = ?, backup_state = ?, \
-                 last_used_at = ? \
+                 last_used_at = ?, last_attachment = ? \
                  WHERE credential_id = ? AND sign_count = ? AND disabled_at IS NULL"
             ),
             disable: format!(
@@ -323,6 +341,9 @@ impl CredentialSql {
             ),
             rename: format!(
                 "UPDATE {t} SET device_name = ? WHERE credential_id = ? AND user_id = ?"
+            ),
+            set_prf_salt: format!(
+                "UPDATE {t} SET prf_salt = ? WHERE credential_id = ? AND user_id = ?"
             ),
             delete: format!("DELETE FROM {t} WHERE credential_id = ? AND user_id = ?"),
         }

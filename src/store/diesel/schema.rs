@@ -50,6 +50,12 @@ macro_rules! passkey_tables {
                 disabled_at -> Nullable<$time>,
                 /// Why it was disabled.
                 disabled_reason -> Nullable<Text>,
+                /// Whether the client reported `prf.enabled` at registration.
+                prf_enabled -> Bool,
+                /// The credential's PRF salt (32 bytes), when PRF is enabled.
+                prf_salt -> Nullable<$bytes>,
+                /// `platform` / `cross-platform`, as the last sign-in reported it.
+                last_attachment -> Nullable<Text>,
             }
         }
 

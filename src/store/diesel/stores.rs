@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     clock::{Clock, SystemClock},
-    model::{Credential, UsageUpdate},
+    model::{attachment_name, Credential, PrfSalt, UsageUpdate},
     store::{ChallengeRecord, ChallengeStore, CredentialStore},
 };
 
@@ -112,6 +112,7 @@ impl<B: Backend> CredentialStore for DieselCredentialStore<B> {
             Value::Bool(update.backup_eligible),
             Value::Bool(update.backup_state),
             Value::OptTime(Some(update.used_at)),
+            Value::OptText(update.attachment.map(attachment_name)),
             Value::Bytes(&update.credential_id),
             Value::Int(i64::from(update.old_sign_count)),
         ];
@@ -144,6 +145,20 @@ impl<B: Backend> CredentialStore for DieselCredentialStore<B> {
             Value::Text(user_id),
         ];
         self.changed(&self.sql.rename, values).await
+    }
+
+    async fn set_prf_salt(
+        &self,
+        user_id: &str,
+        credential_id: &[u8],
+        salt: &PrfSalt,
+    ) -> Result<bool, Self::Error> {
+        let values = vec![
+            Value::OptBytes(Some(salt.as_bytes())),
+            Value::Bytes(credential_id),
+            Value::Text(user_id),
+        ];
+        self.changed(&self.sql.set_prf_salt, values).await
     }
 
     async fn delete(&self, user_id: &str, credential_id: &[u8]) -> Result<bool, Self::Error> {
