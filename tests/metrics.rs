@@ -244,8 +244,10 @@ async fn the_example_serves_the_ceremony_and_store_series_after_a_sign_in_and_a_
             // Both sign-ins, the failed one too, look their credential up.
             row(&["credentials", "get", "ok"], 2.0),
             row(&["credentials", "insert", "ok"], 1.0),
-            // Sign-up, register/begin (the passkeys to exclude), two username-first begins.
-            row(&["credentials", "list_for_user", "ok"], 4.0),
+            // Sign-up (is the name free?), register/begin and /finish (the session resolver:
+            // no passkey yet?), register/begin (the passkeys to exclude), two username-first
+            // begins.
+            row(&["credentials", "list_for_user", "ok"], 6.0),
             row(&["credentials", "update_usage", "ok"], 1.0),
         ],
         "{text}"

@@ -504,6 +504,15 @@ impl Passkeys {
         result
     }
 
+    /// [`list_credentials`](Self::list_credentials) for the service's own reads (signals, the
+    /// session resolver's check): not a management call, so not counted as one.
+    pub(crate) async fn stored_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<Credential>, PasskeyError> {
+        self.0.stores.list(user_id.to_owned()).await
+    }
+
     /// The stored credential with this id, of any user.
     pub async fn credential(
         &self,
@@ -591,7 +600,7 @@ impl Passkeys {
         &self,
         user: &PasskeyUser,
     ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
-        let creds = self.0.stores.list(user.id.clone()).await?;
+        let creds = self.stored_credentials(&user.id).await?;
         Ok(crate::wire::Signal::user_details(
             &self.config().rp_id,
             user,
@@ -606,7 +615,7 @@ impl Passkeys {
         &self,
         user_id: &str,
     ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
-        let creds = self.0.stores.list(user_id.to_owned()).await?;
+        let creds = self.stored_credentials(user_id).await?;
         Ok(crate::wire::Signal::all_accepted(
             &self.config().rp_id,
             &creds,
