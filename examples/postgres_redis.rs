@@ -127,7 +127,9 @@ async fn main() -> Result<(), Error> {
     let config = PasskeyConfig::from_env()?;
     let port = common::port();
     let metrics_port: u16 = match std::env::var("METRICS_PORT") {
-        Ok(p) => p.parse().map_err(|_| "METRICS_PORT must be a port number")?,
+        Ok(p) => p
+            .parse()
+            .map_err(|_| "METRICS_PORT must be a port number")?,
         Err(_) => 9464,
     };
     let handle = prometheus()?;
@@ -155,10 +157,11 @@ async fn main() -> Result<(), Error> {
             upkeep.run_upkeep();
         }
     });
-    let metrics_server = HttpServer::new(move || App::new().configure(metrics_routes(handle.clone())))
-        .workers(1)
-        .bind(("127.0.0.1", metrics_port))?
-        .run();
+    let metrics_server =
+        HttpServer::new(move || App::new().configure(metrics_routes(handle.clone())))
+            .workers(1)
+            .bind(("127.0.0.1", metrics_port))?
+            .run();
     log::info!(
         "actix-passkeys postgres_redis example listening on 127.0.0.1:{port}, metrics on \
          127.0.0.1:{metrics_port}/metrics"

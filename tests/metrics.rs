@@ -113,7 +113,11 @@ fn row(values: &[&str], value: f64) -> (Vec<String>, f64) {
 
 /// The assertion body with its signature's last byte flipped: it no longer verifies.
 fn bad_signature(mut body: Value) -> Value {
-    let mut sig = unb64(body["credential"]["response"]["signature"].as_str().unwrap());
+    let mut sig = unb64(
+        body["credential"]["response"]["signature"]
+            .as_str()
+            .unwrap(),
+    );
     *sig.last_mut().unwrap() ^= 1;
     body["credential"]["response"]["signature"] = json!(b64(&sig));
     body
@@ -132,11 +136,8 @@ async fn the_example_serves_the_ceremony_and_store_series_after_a_sign_in_and_a_
         .server_secret([7u8; 32])
         .build()
         .unwrap();
-    let mut app = ctx
-        .app_configured(quickstart_app::routes(passkeys))
-        .await;
-    let scraper =
-        atest::init_service(App::new().configure(example::metrics_routes(handle))).await;
+    let mut app = ctx.app_configured(quickstart_app::routes(passkeys)).await;
+    let scraper = atest::init_service(App::new().configure(example::metrics_routes(handle))).await;
 
     app.signup(USER).await;
     let mut auth = SoftAuthenticator::new(ORIGIN).unwrap();
@@ -182,7 +183,17 @@ async fn the_example_serves_the_ceremony_and_store_series_after_a_sign_in_and_a_
     assert_eq!(
         table(&series, "passkeys_steps_total", &step_labels),
         [
-            row(&["authentication", "begin", "ok", "none", "unknown", "unknown"], 2.0),
+            row(
+                &[
+                    "authentication",
+                    "begin",
+                    "ok",
+                    "none",
+                    "unknown",
+                    "unknown"
+                ],
+                2.0
+            ),
             row(
                 &[
                     "authentication",
@@ -194,11 +205,23 @@ async fn the_example_serves_the_ceremony_and_store_series_after_a_sign_in_and_a_
                 ],
                 1.0
             ),
-            row(&["authentication", "finish", "ok", "none", "true", "unknown"], 1.0),
+            row(
+                &["authentication", "finish", "ok", "none", "true", "unknown"],
+                1.0
+            ),
             // The example's sign-up checks that the username is free.
-            row(&["management", "list", "ok", "none", "unknown", "unknown"], 1.0),
-            row(&["registration", "begin", "ok", "none", "unknown", "unknown"], 1.0),
-            row(&["registration", "finish", "ok", "none", "true", "unknown"], 1.0),
+            row(
+                &["management", "list", "ok", "none", "unknown", "unknown"],
+                1.0
+            ),
+            row(
+                &["registration", "begin", "ok", "none", "unknown", "unknown"],
+                1.0
+            ),
+            row(
+                &["registration", "finish", "ok", "none", "true", "unknown"],
+                1.0
+            ),
         ],
         "{text}"
     );
@@ -228,8 +251,10 @@ async fn the_example_serves_the_ceremony_and_store_series_after_a_sign_in_and_a_
     );
     // Histograms, not summaries: the example sets buckets.
     assert!(
-        series.iter().any(|s| s.name == "passkeys_step_duration_seconds_bucket"
-            && s.labels.get("le").map(String::as_str) == Some("0.005")),
+        series
+            .iter()
+            .any(|s| s.name == "passkeys_step_duration_seconds_bucket"
+                && s.labels.get("le").map(String::as_str) == Some("0.005")),
         "{text}"
     );
     assert_eq!(

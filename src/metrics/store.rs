@@ -60,7 +60,11 @@ impl<T: CredentialStore> CredentialStore for Metered<T> {
         at: DateTime<Utc>,
         reason: &str,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        timed(CREDENTIALS, "disable", self.0.disable(credential_id, at, reason))
+        timed(
+            CREDENTIALS,
+            "disable",
+            self.0.disable(credential_id, at, reason),
+        )
     }
 
     fn rename(
@@ -186,9 +190,7 @@ pub(crate) fn failure_kind(err: &(dyn std::error::Error + 'static)) -> &'static 
         return match err {
             E::Pool(RunError::TimedOut) => "pool_timeout",
             E::Pool(_) | E::Connect(_) => "unavailable",
-            E::Query(Query::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
-                "unavailable"
-            }
+            E::Query(Query::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => "unavailable",
             _ => "other",
         };
     }

@@ -10,7 +10,7 @@ use crate::{
     audit::NoopAuditSink,
     clock::SystemClock,
     config::PasskeyConfig,
-    store::{memory::MemoryChallengeStore, ChallengeRecord, ChallengeStore, Ceremony},
+    store::{memory::MemoryChallengeStore, Ceremony, ChallengeRecord, ChallengeStore},
 };
 
 /// Runs `f` with a fresh recorder of its own (this thread only) and renders what it recorded.
@@ -33,10 +33,8 @@ fn engine(aaguid_labels: bool) -> Engine {
         Arc::new(NoopAuditSink),
     );
     engine.metrics.aaguid_labels = aaguid_labels;
-    engine.names = crate::aaguid::AuthenticatorNames::none().with(HashMap::from([(
-        NAMED,
-        "Test Key".to_owned(),
-    )]));
+    engine.names = crate::aaguid::AuthenticatorNames::none()
+        .with(HashMap::from([(NAMED, "Test Key".to_owned())]));
     engine
 }
 
@@ -89,7 +87,10 @@ fn a_step_is_counted_with_its_outcome_code_and_credential_labels() {
     assert!(text.contains(
         "passkeys_step_duration_seconds_count{ceremony=\"authentication\",step=\"finish\",outcome=\"error\",code=\"clone_detected\"} 1"
     ), "{text}");
-    assert!(!text.contains("aaguid"), "no AAGUID label unless asked: {text}");
+    assert!(
+        !text.contains("aaguid"),
+        "no AAGUID label unless asked: {text}"
+    );
 }
 
 /// With the option, only an AAGUID the service can name is a label value; any other is
@@ -118,10 +119,18 @@ fn aaguid_labels_name_only_known_authenticators() {
         .collect();
     assert_eq!(
         values,
-        ["cb69481e-8ff7-4039-93ec-0a2729a154a8", "none", "other", "unknown"],
+        [
+            "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+            "none",
+            "other",
+            "unknown"
+        ],
         "{text}"
     );
-    assert!(!text.contains("00112233"), "an unnamed AAGUID is never a label");
+    assert!(
+        !text.contains("00112233"),
+        "an unnamed AAGUID is never a label"
+    );
 }
 
 /// Every store failure is a 503; the kind tells a pool timeout from an unreachable backend
@@ -147,9 +156,7 @@ fn store_failures_are_classified_by_kind() {
             failure_kind(&E::Timeout(std::time::Duration::from_secs(2))),
             "unavailable"
         );
-        let io = redis::RedisError::from(std::io::Error::from(
-            std::io::ErrorKind::ConnectionReset,
-        ));
+        let io = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
         assert_eq!(failure_kind(&E::Redis(io)), "unavailable");
         let script = redis::RedisError::from((redis::ErrorKind::TypeError, "not a record"));
         assert_eq!(failure_kind(&E::Redis(script)), "other");

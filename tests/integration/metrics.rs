@@ -112,7 +112,12 @@ async fn rate_limit_decisions_are_counted() {
             .map(str::to_owned)
     });
     let mut app = ctx
-        .app_with(ctx.builder(config().build().unwrap()).rate_limit(limit).build().unwrap())
+        .app_with(
+            ctx.builder(config().build().unwrap())
+                .rate_limit(limit)
+                .build()
+                .unwrap(),
+        )
         .await;
     let begin = || {
         atest::TestRequest::post()
@@ -160,7 +165,10 @@ async fn aaguid_labels_are_opt_in_and_name_only_known_models() {
             app.logout().await;
         }
         let text = handle.render();
-        assert!(!text.contains("00112233"), "never an unnamed AAGUID: {text}");
+        assert!(
+            !text.contains("00112233"),
+            "never an unnamed AAGUID: {text}"
+        );
         let finishes: Vec<String> = series(&text, "passkeys_steps_total")
             .into_iter()
             .filter(|l| l.contains("step=\"finish\""))
@@ -175,7 +183,10 @@ async fn aaguid_labels_are_opt_in_and_name_only_known_models() {
                 "{text}"
             );
         } else {
-            assert!(!text.contains("aaguid"), "no AAGUID label by default: {text}");
+            assert!(
+                !text.contains("aaguid"),
+                "no AAGUID label by default: {text}"
+            );
             assert_eq!(finishes.len(), 1, "one series for both: {text}");
             assert!(finishes[0].ends_with("} 2"), "{text}");
         }
