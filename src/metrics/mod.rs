@@ -245,5 +245,6 @@ pub(crate) fn rate_limit(decision: &'static str) {
     ::metrics::counter!(RATE_LIMIT, "decision" => decision).increment(1);
 }
 
-#[cfg(all(test, feature = "metrics"))]
+#[cfg(test)]
+#[cfg(feature = "metrics")]
 mod tests;
