@@ -51,6 +51,9 @@
 //! - `redis`: [`store::redis::RedisChallengeStore`] and [`rate_limit::RedisRateLimit`] — challenges
 //!   and rate-limit buckets in Redis (bb8-redis) for apps running several instances.
 //! - `testing`: [`testing`] — a software authenticator for tests.
+//! - `metrics`: counters, latency histograms and a gauge of the ceremonies, the stores and the
+//!   rate limit through the [`metrics`](https://docs.rs/metrics) facade, for the recorder the app
+//!   installs (e.g. Prometheus); [Operations](#operations), below.
 //! - `openapi`: the OpenAPI 3.1 document of the scope's routes at `<scope>/openapi.json`
 //!   (`Passkeys::openapi_json`), generated with utoipa from the request and response types.
 //!
@@ -78,8 +81,10 @@
 //! - [Custom flows](hooks): your own routes through the extractors, the user resolver,
 //!   `identify`, the sign-in hook and the session checks; [rate limiting](rate_limit).
 //! - [Security](#security), below: the rules, each with the test that proves it, and logging.
+//! - [Operations](#operations), below: the metrics (names, units, labels) and what to alert on.
 //! - [Testing](testing): what each of the repository's test suites proves, and fuzzing.
 #![doc = include_str!("../docs/security.md")]
+#![doc = include_str!("../docs/operations.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aaguid;
@@ -89,6 +94,7 @@ mod clock;
 mod config;
 mod error;
 pub mod hooks;
+mod metrics;
 mod model;
 mod origin;
 pub mod policy;

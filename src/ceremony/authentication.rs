@@ -318,6 +318,7 @@ pub(crate) async fn finish_signalled<C: CredentialStore, S: ChallengeStore>(
         };
         return Err(engine.fail(AuditEventKind::AuthenticationFailed, bound, cred_id, err));
     };
+    engine.about(&stored);
     let owner = Some(stored.user_id.as_str());
     // The user handle, when given, must be the owner's; usernameless sign-in requires it.
     let handle_ok = match &rsp.response.user_handle {

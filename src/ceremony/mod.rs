@@ -99,6 +99,8 @@ pub(crate) struct Engine {
     pub(crate) audit: Arc<dyn audit::DynAuditSink>,
     /// Names for `CredentialView.authenticator` and default device names.
     pub(crate) names: crate::aaguid::AuthenticatorNames,
+    /// Which optional metric labels this service adds.
+    pub(crate) metrics: crate::metrics::Options,
 }
 
 impl std::fmt::Debug for Engine {
@@ -139,6 +141,7 @@ impl Engine {
             clock,
             audit,
             names: crate::aaguid::AuthenticatorNames::default(),
+            metrics: crate::metrics::Options::default(),
         }
     }
 
@@ -209,6 +212,8 @@ impl Engine {
 pub(crate) struct Step<'a> {
     engine: &'a Engine,
     events: std::sync::Mutex<Vec<AuditEvent>>,
+    /// The stored credential the step was about, for its metric labels.
+    credential: std::sync::Mutex<Option<crate::metrics::CredentialLabels>>,
 }
 
 impl std::ops::Deref for Step<'_> {
@@ -257,7 +262,26 @@ impl<'a> Step<'a> {
         Self {
             engine,
             events: std::sync::Mutex::new(Vec::new()),
+            credential: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Notes the stored credential this step is about (its metric labels, for a step that
+    /// fails after finding it).
+    pub(crate) fn about(&self, credential: &crate::model::Credential) {
+        *self
+            .credential
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(crate::metrics::CredentialLabels::of(credential));
+    }
+
+    /// The credential noted with [`about`](Self::about), if any.
+    pub(crate) fn credential_labels(&self) -> Option<crate::metrics::CredentialLabels> {
+        *self
+            .credential
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records an audit event of this step.

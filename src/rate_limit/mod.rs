@@ -196,16 +196,24 @@ impl RateLimit {
         now: DateTime<Utc>,
     ) -> BoxFuture<'static, Result<(), PasskeyError>> {
         let Some(key) = (self.key)(req) else {
+            crate::metrics::rate_limit("unkeyed");
             return Box::pin(ready(Ok(())));
         };
         let (backend, burst, per_second) = (Arc::clone(&self.backend), self.burst, self.per_second);
         Box::pin(async move {
             match backend.take(&key, burst, per_second, now).await {
-                Ok(RateDecision::Allow) => Ok(()),
-                Ok(RateDecision::Limit(wait)) => Err(PasskeyError::RateLimited {
-                    retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-                }),
+                Ok(RateDecision::Allow) => {
+                    crate::metrics::rate_limit("allow");
+                    Ok(())
+                }
+                Ok(RateDecision::Limit(wait)) => {
+                    crate::metrics::rate_limit("limit");
+                    Err(PasskeyError::RateLimited {
+                        retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+                    })
+                }
                 Err(e) => {
+                    crate::metrics::rate_limit("backend_error");
                     log::warn!("passkeys: rate limit backend failed, not limiting: {e}");
                     Ok(())
                 }

@@ -107,6 +107,7 @@ impl MemoryChallengeStore {
         let now = self.clock.now();
         let grace = chrono::Duration::from_std(EXPIRED_GRACE).unwrap_or(chrono::Duration::zero());
         let mut pending = lock(&self.inner)?;
+        let held = pending.records.len();
         evict(&mut pending, now);
         if pending.records.len() >= self.capacity {
             // One eviction is enough: inserts stop at the capacity, and every record held has
@@ -120,7 +121,15 @@ impl MemoryChallengeStore {
         }
         pending.order.push_back((record.expires_at + grace, key));
         pending.records.insert(key, record);
+        crate::metrics::memory_challenges(held, pending.records.len());
         Ok(())
+    }
+}
+
+/// The last handle to a store is gone: so are its records, from the gauge too.
+impl Drop for Pending {
+    fn drop(&mut self) {
+        crate::metrics::memory_challenges(self.records.len(), 0);
     }
 }
 
@@ -194,7 +203,13 @@ impl ChallengeStore for MemoryChallengeStore {
         handle: &str,
     ) -> impl Future<Output = Result<Option<ChallengeRecord>, Self::Error>> + Send {
         let key = super::handle_digest(handle);
-        ready(lock(&self.inner).map(|mut p| p.records.remove(&key)))
+        ready(lock(&self.inner).map(|mut p| {
+            let taken = p.records.remove(&key);
+            if taken.is_some() {
+                crate::metrics::memory_challenges(1, 0);
+            }
+            taken
+        }))
     }
 }
 

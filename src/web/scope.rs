@@ -17,6 +17,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::PasskeyConfig,
     error::BuildError,
+    metrics::store::Metered,
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
     web::{
@@ -45,6 +46,7 @@ pub struct PasskeysBuilder {
     secret: Option<Vec<u8>>,
     rate_limit: Option<RateLimit>,
     names: AuthenticatorNames,
+    metrics: crate::metrics::Options,
 }
 
 impl std::fmt::Debug for PasskeysBuilder {
@@ -162,6 +164,31 @@ impl PasskeysBuilder {
         self
     }
 
+    /// Adds an `aaguid` label to the `passkeys_steps_total` metric (feature `metrics`; without
+    /// it this setting has no effect). Default: off.
+    ///
+    /// The value is the credential's AAGUID when the service can name it (your
+    /// [`authenticator_names`](Self::authenticator_names), then the bundled list of about 60
+    /// models), `other` for an AAGUID it cannot name, `none` for a credential without one and
+    /// `unknown` when the step had no credential. An unnamed AAGUID is never a label value:
+    /// with `none` attestation a client chooses its AAGUID freely, so raw AAGUIDs would let
+    /// any client create new series without bound. Each named AAGUID seen still multiplies the
+    /// counter's series (about 60 models × the other labels), so turn it on only when you
+    /// need sign-ins per authenticator model.
+    ///
+    /// ```
+    /// # use actix_passkeys::{store::memory::*, PasskeyConfig, Passkeys};
+    /// # let config = PasskeyConfig::builder("localhost", "Demo").origin("http://localhost:8080").build()?;
+    /// let passkeys = Passkeys::builder(config, MemoryCredentialStore::new(), MemoryChallengeStore::new())
+    ///     .metrics_aaguid_labels(true)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_aaguid_labels(mut self, enabled: bool) -> Self {
+        self.metrics.aaguid_labels = enabled;
+        self
+    }
+
     /// Builds the service, refusing a misconfiguration with its [`BuildError`]: a
     /// [`server_secret`](Self::server_secret) shorter than 16 bytes, or (without the `session`
     /// feature, which brings the default resolver) no [`user_resolver`](Self::user_resolver).
@@ -192,6 +219,8 @@ impl PasskeysBuilder {
         });
         let mut engine = Engine::new(self.config, &secret, self.clock, self.audit);
         engine.names = self.names;
+        engine.metrics = self.metrics;
+        crate::metrics::describe();
         Passkeys(Arc::new(Inner {
             engine,
             stores: self.stores,
@@ -253,8 +282,8 @@ impl Passkeys {
             config,
             shared: credentials.is_shared() || challenges.is_shared(),
             stores: Box::new(Erased {
-                credentials,
-                challenges,
+                credentials: Metered(credentials),
+                challenges: Metered(challenges),
             }),
             path: DEFAULT_PATH.to_owned(),
             resolver: None,
@@ -264,6 +293,7 @@ impl Passkeys {
             secret: None,
             rate_limit: None,
             names: AuthenticatorNames::default(),
+            metrics: crate::metrics::Options::default(),
         }
     }
 

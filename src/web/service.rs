@@ -20,7 +20,8 @@ use crate::{
         Engine, Step,
     },
     config::PasskeyConfig,
-    error::{NotMounted, PasskeyError},
+    error::{ErrorCode, NotMounted, PasskeyError},
+    metrics::{CredentialLabels, Flow, StepTimer},
     model::{AuthenticationResult, Credential, CredentialView, PasskeyUser, PrfSalt},
     rate_limit::RateLimit,
     store::{ChallengeStore, CredentialStore},
@@ -94,7 +95,22 @@ pub(crate) trait Stores: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<bool, PasskeyError>>;
 }
 
-/// The concrete stores, erased behind [`Stores`].
+/// The code a step answered, `None` for a success.
+fn error_code<T>(result: &Result<T, PasskeyError>) -> Option<ErrorCode> {
+    result.as_ref().err().map(PasskeyError::code)
+}
+
+/// A management call's result as its metric sees it: `Ok(false)` (no such credential of the
+/// user) is answered 404 `not_found`.
+fn found_code(result: &Result<bool, PasskeyError>) -> Option<ErrorCode> {
+    match result {
+        Ok(true) => None,
+        Ok(false) => Some(ErrorCode::NotFound),
+        Err(err) => Some(err.code()),
+    }
+}
+
+/// The concrete stores, erased behind [`Stores`] (each wrapped in `metrics::store::Metered`).
 pub(crate) struct Erased<C, S> {
     pub(crate) credentials: C,
     pub(crate) challenges: S,
@@ -108,10 +124,12 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         input: RegistrationBegin,
     ) -> BoxFuture<'a, Result<RegistrationOptions, PasskeyError>> {
         Box::pin(async move {
+            let timer = StepTimer::start(Flow::Registration, "begin");
             let step = Step::new(engine);
             let result =
                 registration::begin(&step, &self.credentials, &self.challenges, user, input).await;
             step.flush().await;
+            timer.finish(engine, error_code(&result), None);
             result
         })
     }
@@ -124,10 +142,16 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
     ) -> BoxFuture<'a, Result<VerifiedRegistration, PasskeyError>> {
         Box::pin(async move {
             let step = Step::new(engine);
+            let timer = StepTimer::start(Flow::Registration, "finish");
             let result =
                 registration::finish(&step, &self.credentials, &self.challenges, input, &for_user)
                     .await;
+            let labels = match &result {
+                Ok((credential, _)) => Some(CredentialLabels::of(credential)),
+                Err(_) => step.credential_labels(),
+            };
             step.flush().await;
+            timer.finish(engine, error_code(&result), labels);
             let (credential, user) = result?;
             Ok(VerifiedRegistration { credential, user })
         })
@@ -139,10 +163,12 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         input: AuthenticationBegin,
     ) -> BoxFuture<'a, Result<AuthenticationOptions, PasskeyError>> {
         Box::pin(async move {
+            let timer = StepTimer::start(Flow::Authentication, "begin");
             let step = Step::new(engine);
             let result =
                 authentication::begin(&step, &self.credentials, &self.challenges, input).await;
             step.flush().await;
+            timer.finish(engine, error_code(&result), None);
             result
         })
     }
@@ -153,6 +179,7 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
         input: AuthenticationFinish,
     ) -> BoxFuture<'a, SignalledAuthentication> {
         Box::pin(async move {
+            let timer = StepTimer::start(Flow::Authentication, "finish");
             let step = Step::new(engine);
             let mut unknown = None;
             let result = authentication::finish_signalled(
@@ -163,7 +190,12 @@ impl<C: CredentialStore, S: ChallengeStore> Stores for Erased<C, S> {
                 &mut unknown,
             )
             .await;
+            let labels = match &result {
+                Ok(signed_in) => Some(CredentialLabels::of(&signed_in.credential)),
+                Err(_) => step.credential_labels(),
+            };
             step.flush().await;
+            timer.finish(engine, error_code(&result), labels);
             (result, unknown)
         })
     }
@@ -519,6 +551,18 @@ impl Passkeys {
 
     /// All credentials of `user_id`, disabled ones included, oldest first.
     pub async fn list_credentials(&self, user_id: &str) -> Result<Vec<Credential>, PasskeyError> {
+        let timer = StepTimer::start(Flow::Management, "list");
+        let result = self.0.stores.list(user_id.to_owned()).await;
+        timer.finish(self.engine(), error_code(&result), None);
+        result
+    }
+
+    /// [`list_credentials`](Self::list_credentials) for the service's own reads (signals, the
+    /// session resolver's check): not a management call, so not counted as one.
+    pub(crate) async fn stored_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<Credential>, PasskeyError> {
         self.0.stores.list(user_id.to_owned()).await
     }
 
@@ -540,14 +584,18 @@ impl Passkeys {
         credential_id: &[u8],
         device_name: &str,
     ) -> Result<bool, PasskeyError> {
-        self.0
+        let timer = StepTimer::start(Flow::Management, "rename");
+        let result = self
+            .0
             .stores
             .rename(
                 user_id.to_owned(),
                 credential_id.to_vec(),
                 device_name.to_owned(),
             )
-            .await
+            .await;
+        timer.finish(self.engine(), found_code(&result), None);
+        result
     }
 
     /// Revokes (deletes) `user_id`'s credential; `false` when the user has no credential with
@@ -559,11 +607,14 @@ impl Passkeys {
         user_id: &str,
         credential_id: &[u8],
     ) -> Result<bool, PasskeyError> {
-        let deleted = self
+        let timer = StepTimer::start(Flow::Management, "revoke");
+        let result = self
             .0
             .stores
             .delete(user_id.to_owned(), credential_id.to_vec())
-            .await?;
+            .await;
+        timer.finish(self.engine(), found_code(&result), None);
+        let deleted = result?;
         if deleted {
             let engine = self.engine();
             engine
@@ -650,7 +701,7 @@ impl Passkeys {
         &self,
         user: &PasskeyUser,
     ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
-        let creds = self.list_credentials(&user.id).await?;
+        let creds = self.stored_credentials(&user.id).await?;
         Ok(crate::wire::Signal::user_details(
             &self.config().rp_id,
             user,
@@ -665,7 +716,7 @@ impl Passkeys {
         &self,
         user_id: &str,
     ) -> Result<Option<crate::wire::Signal>, PasskeyError> {
-        let creds = self.list_credentials(user_id).await?;
+        let creds = self.stored_credentials(user_id).await?;
         Ok(crate::wire::Signal::all_accepted(
             &self.config().rp_id,
             &creds,

@@ -314,7 +314,7 @@ async fn session_user(req: HttpRequest) -> Result<PasskeyUser, PasskeyError> {
     // The grant is for a first passkey: once the account has one, only its passkey sign-in
     // manages it (listing, renaming and revoking included).
     let has_passkey = data
-        .list_credentials(&identified.user.id)
+        .stored_credentials(&identified.user.id)
         .await?
         .iter()
         .any(|c| !c.is_disabled());

@@ -20,6 +20,8 @@ mod fuzz;
 mod fuzz_bodies;
 mod hooks;
 mod http;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod mounting;
 mod negative;
 mod origins;
