@@ -209,25 +209,25 @@ pub(crate) async fn begin<C: CredentialStore, S: ChallengeStore>(
             allow.transports = transports.clone();
         }
     }
-    // PRF salts of the allowed credentials that support it (username-first only: a
-    // usernameless begin knows no credentials).
-    let mut prf = PrfInputs::by_credential(
-        allowed_rows
-            .iter()
-            .filter(|c| c.prf_enabled)
-            .filter_map(|c| c.prf_salt.clone().map(|salt| (c.id_b64(), salt))),
-    );
+    // A PRF salt for every allowed credential (username-first only: a usernameless begin
+    // knows no credentials): its stored one when it supports PRF, else one derived from its id,
+    // as for fake entries, so the answer does not tell which passkeys (or users) have PRF.
+    let mut prf = PrfInputs::by_credential(allowed_rows.iter().map(|c| {
+        let salt = match (&c.prf_salt, c.prf_enabled) {
+            (Some(salt), true) => salt.clone(),
+            _ => engine.secret.derived_prf_salt(&c.credential_id),
+        };
+        (c.id_b64(), salt)
+    }));
     if let (true, Some(uid)) = (unknown_user, &user_id) {
         // Unknown user (or one with no usable passkey): answer with deterministic fake ids,
         // transports and PRF salts derived from the server secret, so known and unknown users
         // look alike.
         let fake = engine.fake_ids(uid)?;
-        prf = PrfInputs::by_credential(fake.iter().filter_map(|id| {
-            engine
-                .secret
-                .fake_prf_salt(id)
-                .map(|salt| (b64url(id), salt))
-        }));
+        prf = PrfInputs::by_credential(
+            fake.iter()
+                .map(|id| (b64url(id), engine.secret.derived_prf_salt(id))),
+        );
         public_key.allow_credentials = fake
             .into_iter()
             .map(|id| AllowCredentials {

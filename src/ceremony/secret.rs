@@ -91,14 +91,14 @@ impl ServerSecret {
         (stored, synced)
     }
 
-    /// The PRF salt of a fake credential id, or none (a credential without PRF), chosen
-    /// deterministically from the id under the secret: 3 in 4 fake entries have one, as most
-    /// passkeys today support PRF. Stable like a real credential's salt between rotations.
-    pub(crate) fn fake_prf_salt(&self, fake_id: &[u8]) -> Option<crate::model::PrfSalt> {
-        let pick = hmac(&self.fake_prf, &[b"pick", fake_id])[0];
-        (pick < 192).then(|| {
-            crate::model::PrfSalt::from_bytes(hmac(&self.fake_prf, &[b"salt", fake_id]).to_vec())
-        })
+    /// The PRF salt offered for a credential that has none stored: every entry of a fake
+    /// credential id, and a real credential registered without PRF. Derived from the id under
+    /// the secret, so it is stable between calls like a stored salt. Every allowed entry of a
+    /// username-first begin carries a salt, so whether a user's passkeys support PRF (and
+    /// whether the user exists) does not show; browsers skip entries whose credential has no
+    /// PRF.
+    pub(crate) fn derived_prf_salt(&self, credential_id: &[u8]) -> crate::model::PrfSalt {
+        crate::model::PrfSalt::from_bytes(hmac(&self.fake_prf, &[b"salt", credential_id]).to_vec())
     }
 }
 
@@ -164,14 +164,11 @@ mod tests {
         assert_ne!(a.fake_ids, a.fake_transports);
         assert_ne!(a.fake_prf, a.fake_ids);
         assert_ne!(a.fake_prf, b.fake_prf);
-        let salts: Vec<_> = (0u8..=255).map(|i| a.fake_prf_salt(&[i; 16])).collect();
-        let with = salts.iter().flatten().count();
-        assert!(
-            (160..=224).contains(&with),
-            "{with} of 256 fake ids have a salt"
-        );
-        assert_eq!(salts[7], a.fake_prf_salt(&[7; 16]), "stable");
-        assert!(salts.iter().flatten().all(|s| s.as_bytes().len() == 32));
+        let salts: Vec<_> = (0u8..=255).map(|i| a.derived_prf_salt(&[i; 16])).collect();
+        assert_eq!(salts[7], a.derived_prf_salt(&[7; 16]), "stable");
+        assert_ne!(salts[7], b.derived_prf_salt(&[7; 16]), "keyed");
+        assert_ne!(salts[7], salts[8]);
+        assert!(salts.iter().all(|s| s.as_bytes().len() == 32));
         assert_ne!(a.fake_ids, b.fake_ids);
         let h = a.user_handle("example.com", "alice");
         assert_eq!(h.len(), 32);
