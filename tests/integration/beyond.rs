@@ -1,7 +1,7 @@
 //! Route tests of the features beyond the seed: Related Origin Requests (`/.well-known/webauthn`),
 //! authenticator names, the OpenAPI document, Signal API payloads and conditional create.
 
-use actix_passkeys::{testing::AssertionSpec, wire::WELL_KNOWN_PATH, PasskeyConfig};
+use actix_passkeys::{wire::WELL_KNOWN_PATH, PasskeyConfig};
 use serde_json::json;
 
 use crate::fixtures::*;
@@ -73,18 +73,7 @@ async fn a_related_origin_signs_in_and_an_unlisted_one_does_not() {
         ("https://example.org", false),
         ("https://evil.example", false),
     ] {
-        let begin = app2.auth_begin(Some("rose")).await;
-        let challenge = begin["publicKey"]["challenge"].as_str().unwrap();
-        let mut spec = AssertionSpec::new("localhost", origin, challenge);
-        spec.counter = auth.sign_count().unwrap_or(0) + 1;
-        auth.set_sign_count(spec.counter);
-        let credential = auth.forge_assertion(&spec).unwrap();
-        let r = app2
-            .post(
-                "/auth/passkeys/authenticate/finish",
-                json!({"credential": credential, "state": begin["state"]}),
-            )
-            .await;
+        let r = app2.sign_in_from_origin(&mut auth, "rose", origin).await;
         if accepted {
             r.assert_ok();
         } else {

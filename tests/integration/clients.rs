@@ -356,7 +356,6 @@ async fn without_native_apps_no_association_document_is_served() {
 /// from another signing key is not.
 #[actix_rt::test]
 async fn the_native_app_s_origin_signs_in_and_another_app_s_does_not() {
-    use actix_passkeys::testing::AssertionSpec;
     let ctx = Ctx::<Memory>::new().await;
     let mut app = ctx
         .app_with(ctx.builder(native_config()).build().unwrap())
@@ -372,18 +371,7 @@ async fn the_native_app_s_origin_signs_in_and_another_app_s_does_not() {
             false,
         ),
     ] {
-        let begin = app.auth_begin(Some("kim")).await;
-        let challenge = begin["publicKey"]["challenge"].as_str().unwrap();
-        let mut spec = AssertionSpec::new("localhost", origin, challenge);
-        spec.counter = auth.sign_count().unwrap_or(0) + 1;
-        auth.set_sign_count(spec.counter);
-        let credential = auth.forge_assertion(&spec).unwrap();
-        let r = app
-            .post(
-                "/auth/passkeys/authenticate/finish",
-                json!({"credential": credential, "state": begin["state"]}),
-            )
-            .await;
+        let r = app.sign_in_from_origin(&mut auth, "kim", origin).await;
         if accepted {
             r.assert_ok();
         } else {

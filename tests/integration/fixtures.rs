@@ -580,6 +580,27 @@ where
         json!({ "credential": credential, "state": begin["state"] })
     }
 
+    /// A username-first sign-in of `user_id` whose client data names `origin`: a validly
+    /// signed assertion with the next counter, as a client on that origin would send it.
+    pub async fn sign_in_from_origin(
+        &mut self,
+        auth: &mut SoftAuthenticator,
+        user_id: &str,
+        origin: &str,
+    ) -> Resp {
+        let begin = self.auth_begin(Some(user_id)).await;
+        let challenge = begin["publicKey"]["challenge"].as_str().unwrap();
+        let mut spec = actix_passkeys::testing::AssertionSpec::new("localhost", origin, challenge);
+        spec.counter = auth.sign_count().unwrap_or(0) + 1;
+        auth.set_sign_count(spec.counter);
+        let credential = auth.forge_assertion(&spec).unwrap();
+        self.post(
+            "/auth/passkeys/authenticate/finish",
+            json!({"credential": credential, "state": begin["state"]}),
+        )
+        .await
+    }
+
     /// A full sign-in; returns the finish response.
     pub async fn sign_in(&mut self, auth: &mut SoftAuthenticator, user_id: Option<&str>) -> Resp {
         let body = self.assertion(auth, user_id).await;
