@@ -21,7 +21,7 @@ fi
 
 args=(
   --profile mutants
-  --no-default-features --features sqlite,session,testing,openapi
+  --no-default-features --features sqlite,session,testing,openapi,metrics
   --cargo-test-arg=--lib --cargo-test-arg=--test=integration --cargo-test-arg=--test=store_conformance
   --jobs "${MUTANTS_JOBS:-2}"
   # The PostgreSQL halves of shared files (migrate.rs) are not compiled in this feature set.
