@@ -24,17 +24,10 @@ fn base64url<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         &URL_SAFE,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    struct Visitor;
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a base64 encoded string")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-            ENGINE.decode(v).map_err(E::custom)
-        }
-    }
-    d.deserialize_str(Visitor)
+    // One short string: decoding from an owned copy keeps escaped JSON strings working and
+    // needs no hand-written visitor.
+    let text = String::deserialize(d)?;
+    ENGINE.decode(text).map_err(serde::de::Error::custom)
 }
 
 /// `authenticatorAttachment`: `platform` or `cross-platform`; anything else (`null`, a value a
@@ -43,41 +36,17 @@ fn base64url<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
 fn attachment<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<AuthenticatorAttachment>, D::Error> {
-    use serde::de::{MapAccess, SeqAccess, Visitor};
-    struct Loose;
-    impl<'de> Visitor<'de> for Loose {
-        type Value = Option<AuthenticatorAttachment>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an authenticator attachment")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(crate::model::attachment_from_name(v))
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
+    /// A name, or any other JSON value (skipped unread).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        Name(String),
+        Other(IgnoredAny),
     }
-    d.deserialize_any(Loose)
+    Ok(match Loose::deserialize(d)? {
+        Loose::Name(name) => crate::model::attachment_from_name(&name),
+        Loose::Other(_) => None,
+    })
 }
 
 /// `AuthenticationResponseJSON`.

@@ -77,18 +77,8 @@ impl ServerSecret {
         &self,
         fake_id: &[u8],
     ) -> (Option<Vec<AuthenticatorTransport>>, bool) {
-        use AuthenticatorTransport::{Hybrid, Internal, Nfc, Usb};
         let picks = hmac(&self.fake_transports, &[fake_id]);
-        let (set, synced) = match fake_id.len() {
-            16 | 20 | 65 => (vec![Hybrid, Internal], true),
-            32 => (vec![Internal], false),
-            64 | 128 if picks[1] < 160 => (vec![Nfc, Usb], false),
-            64 | 128 => (vec![Usb], false),
-            _ => return (transport_set(picks[0]), is_synced(picks[1])),
-        };
-        // The share of clients that store no transports, as in `transport_set`.
-        let stored = (picks[0] < 236).then_some(set);
-        (stored, synced)
+        profile(fake_id.len(), picks[0], picks[1])
     }
 
     /// The PRF salt offered for a credential that has none stored: every entry of a fake
@@ -100,6 +90,28 @@ impl ServerSecret {
     pub(crate) fn derived_prf_salt(&self, credential_id: &[u8]) -> crate::model::PrfSalt {
         crate::model::PrfSalt::from_bytes(hmac(&self.fake_prf, &[b"salt", credential_id]).to_vec())
     }
+}
+
+/// The profile of a fake id of `len` bytes for its two keyed bytes (see
+/// [`ServerSecret::fake_profile`]): `stored` picks whether the client stored transports (or the
+/// weighted set, for other lengths), `kind` a security key's set or the synced bit.
+fn profile(len: usize, stored: u8, kind: u8) -> (Option<Vec<AuthenticatorTransport>>, bool) {
+    use AuthenticatorTransport::{Hybrid, Internal, Nfc, Usb};
+    let (set, synced) = match len {
+        16 | 20 | 65 => (vec![Hybrid, Internal], true),
+        32 => (vec![Internal], false),
+        // 160 of 256: YubiKeys with NFC outnumber USB-only ones.
+        64 | 128 if kind < 160 => (vec![Nfc, Usb], false),
+        64 | 128 => (vec![Usb], false),
+        _ => return (transport_set(stored), is_synced(kind)),
+    };
+    // The share of clients that store no transports, as in `transport_set` (20 of 256).
+    (stored_by_client(stored).then_some(set), synced)
+}
+
+/// Whether the client stored the transports: 236 of 256 (as `transport_set`'s `None` share).
+fn stored_by_client(pick: u8) -> bool {
+    pick < 236
 }
 
 /// Whether a fake passkey counts as synced (backup eligible): 176 of 256, roughly the share of
@@ -126,6 +138,44 @@ fn transport_set(pick: u8) -> Option<Vec<AuthenticatorTransport>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The provider profiles' shares, pinned at every boundary: a security-key length's NFC
+    /// share (160 of 256), the clients that store no transports (20 of 256) and the synced
+    /// share of other lengths (176 of 256).
+    #[test]
+    fn fake_profiles_follow_their_shares_at_every_boundary() {
+        use AuthenticatorTransport::{Hybrid, Internal, Nfc, Usb};
+        let fmt = |p: (Option<Vec<AuthenticatorTransport>>, bool)| format!("{p:?}");
+        let want = |t: Option<Vec<AuthenticatorTransport>>, synced: bool| fmt((t, synced));
+        for len in [64, 128] {
+            assert_eq!(fmt(profile(len, 0, 0)), want(Some(vec![Nfc, Usb]), false));
+            assert_eq!(fmt(profile(len, 0, 159)), want(Some(vec![Nfc, Usb]), false));
+            assert_eq!(fmt(profile(len, 0, 160)), want(Some(vec![Usb]), false));
+            assert_eq!(fmt(profile(len, 0, 255)), want(Some(vec![Usb]), false));
+            assert_eq!(fmt(profile(len, 236, 0)), want(None, false));
+        }
+        for len in [16, 20, 65] {
+            assert_eq!(
+                fmt(profile(len, 235, 0)),
+                want(Some(vec![Hybrid, Internal]), true)
+            );
+            assert_eq!(fmt(profile(len, 236, 255)), want(None, true));
+        }
+        assert_eq!(fmt(profile(32, 0, 0)), want(Some(vec![Internal]), false));
+        assert_eq!(fmt(profile(32, 255, 0)), want(None, false));
+        // Other lengths: the weighted set, and synced for 176 of 256.
+        assert_eq!(
+            fmt(profile(48, 0, 175)),
+            want(Some(vec![Hybrid, Internal]), true)
+        );
+        assert_eq!(
+            fmt(profile(48, 112, 176)),
+            want(Some(vec![Internal]), false)
+        );
+        assert_eq!(fmt(profile(48, 255, 0)), want(None, true));
+        assert!(stored_by_client(235) && !stored_by_client(236));
+        assert!(is_synced(0) && is_synced(175) && !is_synced(176) && !is_synced(255));
+    }
 
     /// The documented weights, pinned at every boundary.
     #[test]

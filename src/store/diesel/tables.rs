@@ -48,7 +48,201 @@ pub enum TableNameError {
     /// Both tables were given the same name.
     #[display("the credentials and challenges tables need different names")]
     SameName,
+    /// A keyword of SQLite or a reserved word of PostgreSQL (`user`, `order`, ...): written
+    /// unquoted, it would make the migrations and queries invalid SQL.
+    #[display("a table name must not be an SQL keyword")]
+    Reserved,
 }
+
+/// The reserved words of PostgreSQL 17 (the "reserved" and "reserved (can be function or
+/// type)" rows of its SQL key words appendix) and every SQLite keyword, lower case and sorted.
+/// SQLite accepts some of its keywords as names, PostgreSQL none of these: one list refuses a
+/// name that works on one backend and breaks on the other.
+const RESERVED: &[&str] = &[
+    "abort",
+    "action",
+    "add",
+    "after",
+    "all",
+    "alter",
+    "always",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "attach",
+    "authorization",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "binary",
+    "both",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "commit",
+    "concurrently",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "do",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclude",
+    "exclusive",
+    "exists",
+    "explain",
+    "fail",
+    "false",
+    "fetch",
+    "filter",
+    "first",
+    "following",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "generated",
+    "glob",
+    "grant",
+    "group",
+    "groups",
+    "having",
+    "if",
+    "ignore",
+    "ilike",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "last",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "match",
+    "materialized",
+    "natural",
+    "no",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "nulls",
+    "of",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "others",
+    "outer",
+    "over",
+    "overlaps",
+    "partition",
+    "placing",
+    "plan",
+    "pragma",
+    "preceding",
+    "primary",
+    "query",
+    "raise",
+    "range",
+    "recursive",
+    "references",
+    "regexp",
+    "reindex",
+    "release",
+    "rename",
+    "replace",
+    "restrict",
+    "returning",
+    "right",
+    "rollback",
+    "row",
+    "rows",
+    "savepoint",
+    "select",
+    "session_user",
+    "set",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "temp",
+    "temporary",
+    "then",
+    "ties",
+    "to",
+    "trailing",
+    "transaction",
+    "trigger",
+    "true",
+    "unbounded",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "using",
+    "vacuum",
+    "values",
+    "variadic",
+    "verbose",
+    "view",
+    "virtual",
+    "when",
+    "where",
+    "window",
+    "with",
+    "without",
+];
 
 impl Default for Tables {
     fn default() -> Self {
@@ -70,12 +264,15 @@ fn check(name: &str) -> Result<(), TableNameError> {
     if name.len() > MAX_TABLE_NAME_LEN {
         return Err(TableNameError::TooLong);
     }
+    if RESERVED.binary_search(&name).is_ok() {
+        return Err(TableNameError::Reserved);
+    }
     Ok(())
 }
 
 impl Tables {
     /// Tables with these names (each a lower-case identifier of at most
-    /// [`MAX_TABLE_NAME_LEN`] bytes, the two different).
+    /// [`MAX_TABLE_NAME_LEN`] bytes and no SQL keyword, the two different).
     pub fn new(credentials: &str, challenges: &str) -> Result<Self, TableNameError> {
         check(credentials)?;
         check(challenges)?;
@@ -217,6 +414,32 @@ mod tests {
             TableNameError::SameName
         );
         assert!(Tables::with_prefix("Bad").is_err());
+    }
+
+    /// Names are written into SQL unquoted, so a keyword (`CREATE TABLE user (...)` is a
+    /// syntax error on PostgreSQL) is refused when the tables are named, not when the migration
+    /// runs; words that merely contain one are fine.
+    #[test]
+    fn sql_keywords_are_refused_as_table_names() {
+        for word in [
+            "user", "order", "table", "group", "select", "index", "key", "plan",
+        ] {
+            assert_eq!(
+                Tables::new(word, "ok").unwrap_err(),
+                TableNameError::Reserved,
+                "{word}"
+            );
+            assert_eq!(
+                Tables::new("ok", word).unwrap_err(),
+                TableNameError::Reserved,
+                "{word}"
+            );
+        }
+        for fine in ["users", "user_keys", "orders", "app_table", "keys"] {
+            assert!(Tables::new(fine, "ceremonies").is_ok(), "{fine}");
+        }
+        // Binary search needs the list sorted and without duplicates.
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
