@@ -94,6 +94,7 @@ mod clock;
 mod config;
 mod error;
 pub mod hooks;
+mod json;
 mod metrics;
 mod model;
 mod origin;

@@ -100,7 +100,10 @@ pub struct AuthenticationBegin {
 #[non_exhaustive]
 pub struct AuthenticationFinish {
     /// `AuthenticationResponseJSON` from `navigator.credentials.get()`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::web::openapi::AuthenticationResponseJson)
+    )]
     pub credential: PublicKeyCredential,
     /// The state handle from `authenticate/begin`.
     pub state: String,
@@ -113,6 +116,7 @@ pub struct AuthenticationFinish {
 /// The body as it arrives.
 #[derive(Deserialize)]
 struct FinishJson {
+    #[serde(deserialize_with = "crate::json::object")]
     credential: client_json::Assertion,
     state: String,
 }

@@ -3,7 +3,9 @@
 //! `clientExtensionResults.prf.enabled` (registration).
 //!
 //! The proto types ignore unknown keys, so these mirrors name the proto's own members with the
-//! proto's own (de)serialisers and add ours. PRF `results` are never read: they are the page's
+//! proto's own (de)serialisers and add ours. Where the WebAuthn JSON has an object (`response`,
+//! `clientExtensionResults`) an array is refused ([`crate::json`]), which the proto's derived
+//! impls would read by position. PRF `results` are never read: they are the page's
 //! key material, and serde skips them without keeping them (`IgnoredAny`).
 
 use serde::{de::IgnoredAny, Deserialize, Deserializer};
@@ -55,8 +57,13 @@ pub(crate) struct Assertion {
     id: String,
     #[serde(rename = "rawId", deserialize_with = "base64url")]
     raw_id: Vec<u8>,
+    #[serde(deserialize_with = "crate::json::object")]
     response: AuthenticatorAssertionResponseRaw,
-    #[serde(default, alias = "clientExtensionResults")]
+    #[serde(
+        default,
+        alias = "clientExtensionResults",
+        deserialize_with = "crate::json::object"
+    )]
     extensions: AuthenticationExtensionsClientOutputs,
     #[serde(rename = "type")]
     type_: String,
@@ -89,10 +96,15 @@ pub(crate) struct Registration {
     id: String,
     #[serde(rename = "rawId", deserialize_with = "base64url")]
     raw_id: Vec<u8>,
+    #[serde(deserialize_with = "crate::json::object")]
     response: AuthenticatorAttestationResponseRaw,
     #[serde(rename = "type")]
     type_: String,
-    #[serde(default, alias = "clientExtensionResults")]
+    #[serde(
+        default,
+        alias = "clientExtensionResults",
+        deserialize_with = "crate::json::object"
+    )]
     extensions: RegistrationOutputs,
 }
 

@@ -115,7 +115,10 @@ pub struct RegistrationBegin {
 #[non_exhaustive]
 pub struct RegistrationFinish {
     /// `RegistrationResponseJSON` from `navigator.credentials.create()`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::web::openapi::RegistrationResponseJson)
+    )]
     pub credential: RegisterPublicKeyCredential,
     /// The state handle from `register/begin`.
     pub state: String,
@@ -131,6 +134,7 @@ pub struct RegistrationFinish {
 /// The body as it arrives.
 #[derive(Deserialize)]
 struct FinishJson {
+    #[serde(deserialize_with = "crate::json::object")]
     credential: client_json::Registration,
     state: String,
     #[serde(default, alias = "device_name", rename = "deviceName")]

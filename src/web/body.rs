@@ -1,8 +1,8 @@
 //! JSON request bodies with the crate's limits and error envelope.
 //!
 //! actix-web's `Json` extractor answers its own error bodies; these answer every failure —
-//! wrong content type, oversize, unreadable, malformed — with a [`PasskeyError`] and never echo
-//! the input back.
+//! wrong content type, oversize, unreadable, malformed, an array where the body is an object —
+//! with a [`PasskeyError`] and never echo the input back.
 
 use actix_web::{
     dev::Payload,
@@ -16,7 +16,7 @@ use futures_util::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{error::PasskeyError, web::service::Passkeys};
+use crate::{error::PasskeyError, json::Object, web::service::Passkeys};
 
 /// A required JSON body.
 #[derive(Debug)]
@@ -99,7 +99,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 "A JSON request body is required.",
             ))?;
             serde_json::from_slice(&bytes)
-                .map(JsonBody)
+                .map(|Object(body)| JsonBody(body))
                 .map_err(|_| PasskeyError::InvalidRequest(MALFORMED))
         })
     }
@@ -114,8 +114,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
         Box::pin(async move {
             match body.await? {
                 None => Ok(OptionalJsonBody(None)),
-                Some(bytes) => serde_json::from_slice::<Option<T>>(&bytes)
-                    .map(OptionalJsonBody)
+                Some(bytes) => serde_json::from_slice::<Option<Object<T>>>(&bytes)
+                    .map(|body| OptionalJsonBody(body.map(|Object(b)| b)))
                     .map_err(|_| PasskeyError::InvalidRequest(MALFORMED)),
             }
         })

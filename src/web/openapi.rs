@@ -1,8 +1,12 @@
 //! The OpenAPI 3.1 document of the scope's routes, served at `<scope>/openapi.json`.
 //!
-//! Schemas are derived (utoipa) from the very types the handlers read and write, so they
-//! cannot drift from the wire; the WebAuthn JSON objects (`publicKey`, `credential`) are
-//! free-form objects. The error code enum is [`ErrorCode::ALL`](crate::ErrorCode::ALL), which a unit test ties to
+//! The paths are the handlers' own `#[utoipa::path]` attributes (`web::routes`), their schemas
+//! derived (utoipa) from the very types the handlers read and write, so they cannot drift from
+//! the wire. The `credential` a finish reads is typed as the WebAuthn JSON shape
+//! (`RegistrationResponseJSON`, `AuthenticationResponseJSON`) with the members this crate
+//! requires; the options answered (`publicKey`) are free-form objects. Only the documents that
+//! no handler function serves (this one, the well-known documents) are described by stand-ins
+//! here. The error code enum is [`ErrorCode::ALL`](crate::ErrorCode::ALL), which a unit test ties to
 //! [`PasskeyError::code`]. Paths are relative to the scope, whose path is the document's server.
 
 use utoipa::{
@@ -13,14 +17,7 @@ use utoipa::{
     OpenApi, PartialSchema, ToSchema,
 };
 
-use crate::{
-    ceremony::{
-        authentication::{AuthenticationBegin, AuthenticationFinish, AuthenticationOptions},
-        registration::{RegistrationBegin, RegistrationFinish, RegistrationOptions},
-    },
-    model::CredentialView,
-    web::routes::{Registered, Rename, SignedIn},
-};
+use crate::web::routes;
 
 /// The error envelope `{"error":{"code","message"}}`.
 #[derive(ToSchema)]
@@ -55,6 +52,106 @@ impl PartialSchema for ErrorCode {
 
 impl ToSchema for ErrorCode {}
 
+/// A base64url string (RFC 4648 §5), padding optional.
+const B64URL: &str = "^[A-Za-z0-9_-]*={0,2}$";
+
+/// A base64url string.
+struct Base64Url;
+
+impl PartialSchema for Base64Url {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("base64url (RFC 4648 §5), padding optional"))
+            .pattern(Some(B64URL))
+            .into()
+    }
+}
+
+impl ToSchema for Base64Url {}
+
+/// `"public-key"`, the only credential type.
+struct PublicKeyType;
+
+impl PartialSchema for PublicKeyType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["public-key"]))
+            .into()
+    }
+}
+
+impl ToSchema for PublicKeyType {}
+
+/// `AuthenticatorAttestationResponseJSON` (WebAuthn L3 §5.2.1), the members read.
+#[derive(ToSchema)]
+#[schema(as = AuthenticatorAttestationResponseJSON)]
+#[allow(dead_code)]
+pub(crate) struct AttestationResponseJson {
+    #[schema(rename = "clientDataJSON", value_type = Base64Url)]
+    client_data_json: String,
+    #[schema(rename = "attestationObject", value_type = Base64Url)]
+    attestation_object: String,
+    /// `getTransports()`.
+    transports: Option<Vec<String>>,
+}
+
+/// `RegistrationResponseJSON` (WebAuthn L3 §5.1.11), from `navigator.credentials.create()`.
+#[derive(ToSchema)]
+#[schema(as = RegistrationResponseJSON)]
+#[allow(dead_code)]
+pub(crate) struct RegistrationResponseJson {
+    /// The credential id, base64url.
+    id: String,
+    #[schema(rename = "rawId", value_type = Base64Url)]
+    raw_id: String,
+    response: AttestationResponseJson,
+    #[schema(rename = "type", value_type = PublicKeyType)]
+    type_: String,
+    /// `credProps` and `prf.enabled` are read; PRF results are skipped unread.
+    #[schema(rename = "clientExtensionResults", value_type = Object, required = false)]
+    client_extension_results: (),
+    /// `platform` or `cross-platform`; other values are ignored.
+    #[schema(rename = "authenticatorAttachment")]
+    authenticator_attachment: Option<String>,
+}
+
+/// `AuthenticatorAssertionResponseJSON` (WebAuthn L3 §5.2.2).
+#[derive(ToSchema)]
+#[schema(as = AuthenticatorAssertionResponseJSON)]
+#[allow(dead_code)]
+pub(crate) struct AssertionResponseJson {
+    #[schema(rename = "clientDataJSON", value_type = Base64Url)]
+    client_data_json: String,
+    #[schema(rename = "authenticatorData", value_type = Base64Url)]
+    authenticator_data: String,
+    #[schema(value_type = Base64Url)]
+    signature: String,
+    #[schema(rename = "userHandle", value_type = Option<Base64Url>)]
+    user_handle: Option<String>,
+}
+
+/// `AuthenticationResponseJSON` (WebAuthn L3 §5.1.12), from `navigator.credentials.get()`.
+#[derive(ToSchema)]
+#[schema(as = AuthenticationResponseJSON)]
+#[allow(dead_code)]
+pub(crate) struct AuthenticationResponseJson {
+    /// The credential id, base64url.
+    id: String,
+    #[schema(rename = "rawId", value_type = Base64Url)]
+    raw_id: String,
+    response: AssertionResponseJson,
+    #[schema(rename = "type", value_type = PublicKeyType)]
+    type_: String,
+    /// PRF results, if any, are skipped unread.
+    #[schema(rename = "clientExtensionResults", value_type = Object, required = false)]
+    client_extension_results: (),
+    /// `platform` or `cross-platform`; other values are ignored.
+    #[schema(rename = "authenticatorAttachment")]
+    authenticator_attachment: Option<String>,
+}
+
 macro_rules! route {
     ($name:ident, $method:ident, $path:literal, $($attr:tt)*) => {
         #[utoipa::path($method, path = $path, $($attr)*)]
@@ -63,97 +160,6 @@ macro_rules! route {
     };
 }
 
-route!(register_begin, post, "/register/begin",
-tag = "registration",
-description = "Begins a registration for the resolved user. The body is optional; `{\"mediation\":\"conditional\"}` asks for options for a conditional create (passkey upgrade); `hints` replace the configured ones for this ceremony (400 invalid_request for a hint twice or one against the configured attachment).",
-request_body(content = Option<RegistrationBegin>, content_type = "application/json"),
-responses(
-    (status = 200, description = "Options for navigator.credentials.create()", body = RegistrationOptions),
-    (status = "4XX", description = "Error (invalid_request, not_authenticated, rate_limited, payload_too_large)", body = ErrorEnvelope),
-    (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-));
-route!(register_finish, post, "/register/finish",
-    tag = "registration",
-    description = "Verifies and stores a registration. The user is resolved again and must be the user of the begin: 401 not_authenticated without one, 400 challenge_not_found for another user or another tenant's state.",
-    request_body(content = RegistrationFinish, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The passkey is stored", body = Registered),
-        (status = "4XX", description = "Error (invalid_request, not_authenticated, challenge_not_found, challenge_expired, attestation_verification_failed, credential_already_exists, rate_limited, payload_too_large)", body = ErrorEnvelope),
-        (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-    ));
-route!(authenticate_begin, post, "/authenticate/begin",
-tag = "authentication",
-description = "Begins a sign-in: username-first with a userId, usernameless without (empty body, {} or {\"userId\":null}). `hints` replace the configured ones for this ceremony (400 invalid_request for a hint twice).",
-request_body(content = Option<AuthenticationBegin>, content_type = "application/json"),
-responses(
-    (status = 200, description = "Options for navigator.credentials.get()", body = AuthenticationOptions),
-    (status = "4XX", description = "Error (invalid_request, rate_limited, payload_too_large)", body = ErrorEnvelope),
-    (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-));
-route!(authenticate_finish, post, "/authenticate/finish",
-    tag = "authentication",
-    description = "Verifies a sign-in. A failed usernameless sign-in with an unknown credential carries a Passkeys-Signal header (unknownCredential).",
-    request_body(content = AuthenticationFinish, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Signed in (or the app hook's response)", body = SignedIn),
-        (status = "4XX", description = "Error (invalid_request, challenge_not_found, challenge_expired, credential_not_found, assertion_verification_failed, clone_detected, credential_disabled, rate_limited, payload_too_large)", body = ErrorEnvelope),
-        (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-    ));
-route!(list_credentials, get, "/credentials",
-tag = "credentials",
-description = "The caller's passkeys, oldest first. Carries a Passkeys-Signal header (allAcceptedCredentials) when the caller has any.",
-responses(
-    (status = 200, description = "The caller's passkeys", body = Vec<CredentialView>),
-    (status = "4XX", description = "Error (not_authenticated, reauthentication_required)", body = ErrorEnvelope),
-    (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-));
-route!(
-    rename_credential,
-    patch,
-    "/credentials/{id}",
-    tag = "credentials",
-    params((
-        "id" = String,
-        Path,
-        description = "The credential id, base64url"
-    )),
-    request_body(content = Rename, content_type = "application/json"),
-    responses(
-        (status = 204, description = "Renamed"),
-        (
-            status = "4XX",
-            description =
-                "Error (invalid_request, not_authenticated, not_found, payload_too_large)",
-            body = ErrorEnvelope
-        ),
-        (
-            status = "5XX",
-            description = "Error (store_unavailable, configuration_error)",
-            body = ErrorEnvelope
-        ),
-    )
-);
-route!(delete_credential, delete, "/credentials/{id}",
-    tag = "credentials",
-    description = "Revokes a passkey. Carries a Passkeys-Signal header (allAcceptedCredentials) when the caller has passkeys left.",
-    params(("id" = String, Path, description = "The credential id, base64url")),
-    responses(
-        (status = 204, description = "Revoked"),
-        (status = "4XX", description = "Error (invalid_request, not_authenticated, not_found)", body = ErrorEnvelope),
-        (status = "5XX", description = "Error (store_unavailable, configuration_error)", body = ErrorEnvelope),
-    ));
-route!(
-    passkeys_js,
-    get,
-    "/passkeys.js",
-    tag = "assets",
-    responses((
-        status = 200,
-        description = "The browser helper",
-        content_type = "text/javascript",
-        body = String
-    ))
-);
 route!(
     openapi_json,
     get,
@@ -207,15 +213,6 @@ const WELL_KNOWN: [&str; 4] = [
     crate::web::well_known::APPLE_APP_SITE_ASSOCIATION_PATH,
 ];
 
-#[cfg(feature = "session")]
-route!(
-    logout,
-    post,
-    "/logout",
-    tag = "session",
-    responses((status = 204, description = "Signed out (session purged)"))
-);
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -223,27 +220,27 @@ route!(
         description = "Passkey (WebAuthn) registration, sign-in and credential management. Every error is {\"error\":{\"code\",\"message\"}}; see the ErrorCode schema for every code."
     ),
     paths(
-        register_begin,
-        register_finish,
-        authenticate_begin,
-        authenticate_finish,
-        list_credentials,
-        rename_credential,
-        delete_credential,
-        passkeys_js,
+        routes::register_begin,
+        routes::register_finish,
+        routes::authenticate_begin,
+        routes::authenticate_finish,
+        routes::list_credentials,
+        routes::rename_credential,
+        routes::delete_credential,
+        routes::passkeys_js,
         openapi_json,
         well_known_webauthn,
         well_known_passkey_endpoints,
         well_known_asset_links,
         well_known_apple_app_site_association
     ),
-    components(schemas(ErrorEnvelope, ErrorBody, ErrorCode))
+    components(schemas(ErrorEnvelope, ErrorBody, ErrorCode, Base64Url, PublicKeyType))
 )]
 struct ApiDoc;
 
 #[cfg(feature = "session")]
 #[derive(OpenApi)]
-#[openapi(paths(logout))]
+#[openapi(paths(routes::logout))]
 struct SessionDoc;
 
 /// The document for a scope mounted at `scope_path`.

@@ -42,6 +42,9 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
     resp
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/passkeys.js",
+    tag = "assets",
+    responses((status = 200, description = "The browser helper", content_type = "text/javascript", body = String))))]
 pub(crate) async fn passkeys_js() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
@@ -67,6 +70,15 @@ pub(crate) async fn rate_limited(
         .map(ServiceResponse::map_into_left_body)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/register/begin",
+    tag = "registration",
+    description = "Begins a registration for the resolved user. The body is optional; `{\"mediation\":\"conditional\"}` asks for options for a conditional create (passkey upgrade); `hints` replace the configured ones for this ceremony.",
+    request_body(content = Option<crate::wire::RegistrationBegin>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Options for navigator.credentials.create()", body = crate::wire::RegistrationOptions),
+        (status = "4XX", description = "invalid_request (a body that is not an object of this shape, not JSON, a hint twice or one against the configured attachment), not_authenticated (no user resolved; an app's own resolver may answer its own code), rate_limited, payload_too_large", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn register_begin(
     svc: Passkeys,
     req: HttpRequest,
@@ -105,6 +117,15 @@ pub(crate) struct SignedIn {
     pub(crate) cross_device: bool,
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/register/finish",
+    tag = "registration",
+    description = "Verifies and stores a registration. The user is resolved again and must be the user of the begin: 401 not_authenticated without one, 400 challenge_not_found for another user or another tenant's state.",
+    request_body(content = crate::wire::RegistrationFinish, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The passkey is stored", body = Registered),
+        (status = "4XX", description = "invalid_request, not_authenticated, challenge_not_found, challenge_expired, attestation_verification_failed, credential_already_exists, rate_limited, payload_too_large", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn register_finish(
     svc: Passkeys,
     req: HttpRequest,
@@ -118,6 +139,15 @@ pub(crate) async fn register_finish(
     }))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/authenticate/begin",
+    tag = "authentication",
+    description = "Begins a sign-in: username-first with a userId, usernameless without (empty body, {} or {\"userId\":null}). `hints` replace the configured ones for this ceremony.",
+    request_body(content = Option<crate::wire::AuthenticationBegin>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Options for navigator.credentials.get()", body = crate::wire::AuthenticationOptions),
+        (status = "4XX", description = "invalid_request (a body that is not an object of this shape, not JSON, a user id over the limit, a hint twice), rate_limited, payload_too_large", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn authenticate_begin(
     svc: Passkeys,
     body: OptionalJsonBody<AuthenticationBegin>,
@@ -126,6 +156,15 @@ pub(crate) async fn authenticate_begin(
     Ok(HttpResponse::Ok().json(options))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/authenticate/finish",
+    tag = "authentication",
+    description = "Verifies a sign-in. A failed usernameless sign-in with an unknown credential carries a Passkeys-Signal header (unknownCredential). An app's sign-in hook may answer instead of the default 200.",
+    request_body(content = crate::wire::AuthenticationFinish, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in (or the app hook's response)", body = SignedIn),
+        (status = "4XX", description = "invalid_request, challenge_not_found, challenge_expired, credential_not_found, assertion_verification_failed, clone_detected, credential_disabled, rate_limited, payload_too_large", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn authenticate_finish(
     svc: Passkeys,
     req: HttpRequest,
@@ -166,6 +205,14 @@ pub(crate) async fn authenticate_finish(
     Ok(resp)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/credentials",
+    tag = "credentials",
+    description = "The caller's passkeys, oldest first. Carries a Passkeys-Signal header (allAcceptedCredentials) when the caller has any.",
+    responses(
+        (status = 200, description = "The caller's passkeys", body = Vec<CredentialView>),
+        (status = "4XX", description = "not_authenticated (an app's own resolver may answer its own code)", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn list_credentials(
     svc: Passkeys,
     req: HttpRequest,
@@ -197,6 +244,15 @@ fn credential_id(path: &str) -> Result<Vec<u8>, PasskeyError> {
         ))
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(patch, path = "/credentials/{id}",
+    tag = "credentials",
+    params(("id" = String, Path, description = "The credential id, base64url")),
+    request_body(content = Rename, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Renamed"),
+        (status = "4XX", description = "invalid_request, not_authenticated, not_found, payload_too_large", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn rename_credential(
     svc: Passkeys,
     req: HttpRequest,
@@ -218,6 +274,15 @@ pub(crate) async fn rename_credential(
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/credentials/{id}",
+    tag = "credentials",
+    description = "Revokes a passkey. Carries a Passkeys-Signal header (allAcceptedCredentials) when the caller has passkeys left.",
+    params(("id" = String, Path, description = "The credential id, base64url")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = "4XX", description = "invalid_request, not_authenticated, not_found", body = crate::web::openapi::ErrorEnvelope),
+    (status = "5XX", description = "store_unavailable, configuration_error", body = crate::web::openapi::ErrorEnvelope),
+    )))]
 pub(crate) async fn delete_credential(
     svc: Passkeys,
     req: HttpRequest,
@@ -237,6 +302,9 @@ pub(crate) async fn delete_credential(
 }
 
 #[cfg(feature = "session")]
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/logout",
+    tag = "session",
+    responses((status = 204, description = "Signed out (session purged)"))))]
 pub(crate) async fn logout(session: actix_session::Session) -> HttpResponse {
     crate::web::session::sign_out(&session);
     HttpResponse::NoContent().finish()

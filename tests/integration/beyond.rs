@@ -295,6 +295,105 @@ async fn openapi_document_lists_every_route_and_error_code() {
     assert!(schemas["ErrorEnvelope"]["properties"]["error"].is_object());
 }
 
+/// The document types `credential` as the WebAuthn JSON it is, with the members the parser
+/// requires, instead of a free-form object that `{}` would satisfy.
+#[cfg(feature = "openapi")]
+#[actix_rt::test]
+async fn openapi_types_the_credential_as_webauthn_json() {
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    let doc = app.get("/auth/passkeys/openapi.json").await.body;
+    let schemas = &doc["components"]["schemas"];
+    for (body, credential, response, members) in [
+        (
+            "RegistrationFinish",
+            "RegistrationResponseJSON",
+            "AuthenticatorAttestationResponseJSON",
+            &["clientDataJSON", "attestationObject"][..],
+        ),
+        (
+            "AuthenticationFinish",
+            "AuthenticationResponseJSON",
+            "AuthenticatorAssertionResponseJSON",
+            &["clientDataJSON", "authenticatorData", "signature"][..],
+        ),
+    ] {
+        assert_eq!(
+            schemas[body]["properties"]["credential"]["$ref"],
+            format!("#/components/schemas/{credential}"),
+            "{body}"
+        );
+        assert_eq!(
+            schemas[credential]["required"],
+            json!(["id", "rawId", "response", "type"]),
+            "{credential}"
+        );
+        assert_eq!(
+            schemas[credential]["properties"]["response"]["$ref"],
+            format!("#/components/schemas/{response}")
+        );
+        assert_eq!(schemas[response]["required"], json!(members), "{response}");
+    }
+    assert_eq!(schemas["PublicKeyType"]["enum"], json!(["public-key"]));
+    assert!(schemas["Base64Url"]["pattern"].is_string());
+    // No code a scope route never answers: `reauthentication_required` is `Fresh`'s, on the
+    // app's own routes.
+    let list = doc["paths"]["/credentials"]["get"]["responses"]["4XX"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(!list.contains("reauthentication_required"), "{list}");
+}
+
+/// serde's derived structs also read JSON arrays, field by field: `[]` was a valid begin body
+/// and `["id", "rawId", …]` a credential. The document says object, so arrays are refused with
+/// the envelope at every level the WebAuthn JSON has an object, and nothing is stored.
+#[actix_rt::test]
+async fn array_bodies_are_refused_where_the_document_says_object() {
+    let ctx = Ctx::<Memory>::new().await;
+    let mut app = ctx.app().await;
+    for path in [
+        "/auth/passkeys/authenticate/begin",
+        "/auth/passkeys/register/begin",
+    ] {
+        for body in [json!([]), json!([null]), json!([null, null])] {
+            let r = app.post(path, body.clone()).await;
+            r.assert_error(400, "invalid_request");
+        }
+    }
+    let mut auth = authenticator();
+    app.signup("ann").await;
+    let body = app.registration(&mut auth, None).await;
+    let (credential, state) = (body["credential"].clone(), body["state"].clone());
+    let positional = json!([
+        credential["id"],
+        credential["rawId"],
+        credential["response"],
+        credential["type"]
+    ]);
+    let mut nested = credential.clone();
+    nested["response"] = json!([
+        credential["response"]["attestationObject"],
+        credential["response"]["clientDataJSON"]
+    ]);
+    let mut extensions = credential.clone();
+    extensions["clientExtensionResults"] = json!([]);
+    for bad in [positional, nested, extensions] {
+        let r = app
+            .post(
+                "/auth/passkeys/register/finish",
+                json!({ "credential": bad, "state": state }),
+            )
+            .await;
+        r.assert_error(400, "invalid_request");
+    }
+    let r = app
+        .post("/auth/passkeys/register/finish", json!([credential, state]))
+        .await;
+    r.assert_error(400, "invalid_request");
+    use actix_passkeys::store::CredentialStore as _;
+    assert!(ctx.creds.list_for_user("ann").await.unwrap().is_empty());
+}
+
 #[actix_rt::test]
 async fn conditional_create_is_asked_for_in_the_begin_body() {
     let ctx = Ctx::<Memory>::new().await;
